@@ -1,0 +1,42 @@
+# Everything starts from nothing: `make run` (local mode, end to end) and `make test` create the venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat setup.py | sha1sum | cut -c1-12)
+PYTEST_ARGS ?=
+
+.PHONY: install test test-fast lint run golden container-test clean
+
+install: $(STAMP)
+
+$(STAMP): setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip wheel setuptools
+	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+lint: install
+	$(BIN)/ruff check pipelines steps containers tests benchmarks
+	$(BIN)/lint-imports
+
+## The default test run: everything but the Docker image test (run that with `make container-test`).
+test: lint
+	$(BIN)/python -m pytest -m "not container" $(PYTEST_ARGS)
+
+## Skip the slow (training, end-to-end) tests while iterating.
+test-fast: lint
+	$(BIN)/python -m pytest -m "not container and not slow" $(PYTEST_ARGS)
+
+container-test: install
+	$(BIN)/python -m pytest -m container -v
+
+## Local mode: sample data -> PrepareData -> TrainYOLO -> EvaluateYOLO -> CheckQuality -> RegisterYOLO -> endpoint.
+run: install
+	$(BIN)/yolo-pipeline run --local
+
+## Regenerate the golden definition after a deliberate change (review the diff).
+golden: install
+	$(BIN)/python -m tests.golden
+
+clean:
+	rm -rf $(VENV) .yolo-pipeline .pytest_cache

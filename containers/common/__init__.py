@@ -1,0 +1,1 @@
+"""Helpers shared by every step image (each image copies this package in)."""

@@ -1,0 +1,89 @@
+"""What every command shares: error reporting (one line, exit codes) and building the definition."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from pipelines.config import ConfigError, PipelineConfig, load_config, parse_assignments
+from pipelines.definition import ParameterError
+from pipelines.remote import PipelineNotFound
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
+
+log = logging.getLogger("yolo_pipeline")
+
+
+class UsageError(ValueError):
+    """A command was called in a way that cannot work (exit 2)."""
+
+
+def fail(message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _aws_error(exc: Exception) -> str | None:
+    """One line for the AWS errors people actually hit, or None for anything else."""
+    try:
+        from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError
+    except ImportError:  # pragma: no cover - boto3 is a base dependency
+        return None
+    if isinstance(exc, NoCredentialsError):
+        return "no AWS credentials found: configure a profile (aws configure) or set AWS_PROFILE / AWS_ACCESS_KEY_ID"
+    if isinstance(exc, NoRegionError):
+        return "no AWS region: set AWS_REGION or the config's region"
+    if isinstance(exc, EndpointConnectionError):
+        return f"cannot reach AWS: {exc}"
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "Error")
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        hints = {
+            "AccessDenied": " (the caller's IAM policy does not allow this action)",
+            "AccessDeniedException": " (the caller's IAM policy does not allow this action)",
+            "ThrottlingException": " (throttled by AWS: retry in a moment)",
+            "ExpiredTokenException": " (credentials expired: refresh them)",
+            "UnrecognizedClientException": " (credentials are not valid for this account/region)",
+        }
+        return f"AWS {exc.operation_name} failed: {code}: {message}{hints.get(code, '')}"
+    return None
+
+
+def cli_errors(command: Callable[..., int]) -> Callable[..., int]:
+    """Turn expected failures into one line on stderr and an exit code instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> int:
+        try:
+            return command(*args, **kwargs)
+        except (ConfigError, ParameterError, UsageError) as exc:
+            return fail(str(exc), EXIT_USAGE)
+        except PipelineNotFound as exc:
+            return fail(str(exc), EXIT_CHECK_FAILED)
+        except Exception as exc:
+            message = _aws_error(exc)
+            if message is None:
+                raise
+            return fail(message, EXIT_CHECK_FAILED)
+
+    return wrapper
+
+
+def load(config_file: str | None, assignments: list[str] | None = None,
+         overrides: dict[str, Any] | None = None) -> PipelineConfig:
+    return load_config(config_file, overrides={**parse_assignments(assignments or []), **(overrides or {})})
+
+
+def definition_json(config: PipelineConfig) -> str:
+    """The definition exactly as ``upsert`` sends it."""
+    from pipelines.factory import build_pipeline
+
+    return build_pipeline(config).definition()
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, sort_keys=True, default=str))

@@ -1,0 +1,89 @@
+"""Reading a compiled pipeline definition (JSON): its parameters and steps, with no SageMaker SDK import.
+
+Shared by the CLI (parameter validation before ``start``, ``graph``, ``diff``) and the local executor.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+_BOOLEANS = {"true": True, "false": False}
+
+
+class ParameterError(ValueError):
+    """A ``--param`` names no parameter of the pipeline or has a value of the wrong type."""
+
+
+def load(definition: str | dict[str, Any]) -> dict[str, Any]:
+    return json.loads(definition) if isinstance(definition, str) else definition
+
+
+def parameter_types(definition: str | dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """``{name: (type, default)}`` for every parameter the definition declares."""
+    return {p["Name"]: (p["Type"], p.get("DefaultValue")) for p in load(definition).get("Parameters", [])}
+
+
+def _coerce(name: str, kind: str, raw: str) -> Any:
+    try:
+        if kind == "Integer":
+            return int(raw)
+        if kind == "Float":
+            return float(raw)
+        if kind == "Boolean":
+            return _BOOLEANS[raw.strip().lower()]
+        return raw
+    except (ValueError, KeyError):
+        allowed = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}[kind]
+        raise ParameterError(f"parameter {name} is {kind}: {raw!r} is not {allowed}") from None
+
+
+def parse_parameters(definition: str | dict[str, Any], assignments: list[str]) -> dict[str, Any]:
+    """``["Epochs=5", ...]`` -> ``{"Epochs": 5}``, typed as the definition declares.
+
+    Raises:
+        ParameterError: malformed assignment, unknown name (the message lists the known ones) or wrong type.
+    """
+    declared = parameter_types(definition)
+    values: dict[str, Any] = {}
+    for item in assignments:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ParameterError(f"--param {item!r}: expected NAME=VALUE, e.g. Epochs=50")
+        if name not in declared:
+            raise ParameterError(f"unknown parameter {name!r}; the pipeline's parameters are: {', '.join(declared)}")
+        values[name] = _coerce(name, declared[name][0], raw)
+    return values
+
+
+def iter_steps(steps: list[dict[str, Any]], parent: str | None = None,
+               branch: str | None = None) -> Iterator[tuple[dict[str, Any], str | None, str | None]]:
+    """Every step, condition branches included: ``(step, parent condition name, "if"|"else")``."""
+    for step in steps:
+        yield step, parent, branch
+        if step["Type"] == "Condition":
+            yield from iter_steps(step["Arguments"].get("IfSteps", []), step["Name"], "if")
+            yield from iter_steps(step["Arguments"].get("ElseSteps", []), step["Name"], "else")
+
+
+def references(value: Any) -> set[str]:
+    """Names of the steps whose properties ``value`` reads (``{"Get": "Steps.<name>..."}`` anywhere inside)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Get" and isinstance(inner, str) and inner.startswith("Steps."):
+                found.add(inner.split(".", 2)[1])
+            else:
+                found |= references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= references(inner)
+    return found
+
+
+def upstream(step: dict[str, Any]) -> set[str]:
+    """The steps this one waits for: explicit DependsOn plus property references (condition branches excluded)."""
+    arguments = {k: v for k, v in step.get("Arguments", {}).items() if k not in ("IfSteps", "ElseSteps")}
+    return set(step.get("DependsOn", [])) | references(arguments) | references(step.get("PropertyFiles"))
