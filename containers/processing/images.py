@@ -1,0 +1,56 @@
+"""Image checks: an image is usable only if Pillow decodes all of it, in a format YOLO training reads."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+# Pillow format -> the suffix the image is written with (the suffix follows the content, not the source name).
+SUFFIXES = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "BMP": ".bmp", "WEBP": ".webp", "TIFF": ".tif"}
+
+
+class ImageError(ValueError):
+    """An image that cannot be used; the message is the rejection reason."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    sha256: str
+    format: str
+    width: int
+    height: int
+
+    @property
+    def suffix(self) -> str:
+        return SUFFIXES[self.format]
+
+
+def inspect_image(path: Path) -> ImageInfo:
+    """Hash and fully decode one image file.
+
+    Raises:
+        ImageError: the file is missing, empty, corrupt, truncated, of zero size or in an unsupported format.
+    """
+    if not path.is_file():
+        raise ImageError(f"image file not found: {path.name}")
+    data = path.read_bytes()
+    if not data:
+        raise ImageError("empty image file (0 bytes)")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            fmt = image.format
+            image.verify()
+        with Image.open(io.BytesIO(data)) as image:  # verify() leaves the image unusable: decode a fresh one
+            image.load()
+            width, height = image.size
+    except Exception as exc:  # Pillow signals bad bytes with many exception types (OSError, SyntaxError, ...)
+        raise ImageError(f"corrupt or truncated image: {type(exc).__name__}: {exc}") from exc
+    if fmt not in SUFFIXES:
+        raise ImageError(f"unsupported image format {fmt}: use one of {', '.join(sorted(set(SUFFIXES)))}")
+    if width <= 0 or height <= 0:
+        raise ImageError(f"image has zero size ({width}x{height})")
+    return ImageInfo(hashlib.sha256(data).hexdigest(), fmt, width, height)

@@ -1,0 +1,54 @@
+"""data_report.json: what PrepareData found, kept, dropped and why, and how the splits are made up."""
+
+from __future__ import annotations
+
+from collections import Counter
+from statistics import mean
+
+from containers.processing.dataset import Item
+from containers.processing.splitting import SPLITS, Duplicate
+
+
+def build_report(*, input_format: str, class_names: list[str], arguments: dict[str, float], items: list[Item],
+                 kept: list[Item], splits: dict[str, str], duplicates: list[Duplicate]) -> dict:
+    """The report as a JSON-ready dict (no timestamps: two runs on the same data give the same bytes)."""
+    rejected = sorted((item for item in items if item.problem), key=lambda i: i.name)
+    per_split = {split: [item for item in kept if splits[item.name] == split] for split in SPLITS}
+    class_counts = {split: Counter(box.class_name for item in group for box in item.boxes)
+                    for split, group in per_split.items()}
+    return {
+        "input_format": input_format,
+        "class_names": class_names,
+        "arguments": arguments,
+        "totals": {
+            "items": len(items),
+            "rejected": len(rejected),
+            "invalid_fraction": round(len(rejected) / len(items), 6) if items else 0.0,
+            "duplicates_dropped": sum(len(d.dropped) for d in duplicates),
+            "images": len(kept),
+            "boxes": sum(len(item.boxes) for item in kept),
+        },
+        "splits": {split: {
+            "images": len(group),
+            "boxes": sum(len(item.boxes) for item in group),
+            "background_images": sum(1 for item in group if not item.boxes),
+            "per_class": {name: class_counts[split][name] for name in class_names},
+        } for split, group in per_split.items()},
+        "per_class": {name: {**{split: class_counts[split][name] for split in SPLITS},
+                             "total": sum(class_counts[split][name] for split in SPLITS)} for name in class_names},
+        "image_sizes": _size_stats(kept),
+        "rejected": [{"item": item.name, "reason": item.problem} for item in rejected],
+        "duplicates": [{"sha256": d.sha256, "kept": d.kept, "dropped": list(d.dropped), "same_labels": d.same_labels}
+                       for d in duplicates],
+    }
+
+
+def _size_stats(kept: list[Item]) -> dict:
+    if not kept:
+        return {}
+    widths, heights = [item.info.width for item in kept], [item.info.height for item in kept]
+    return {
+        "width": {"min": min(widths), "max": max(widths), "mean": round(mean(widths), 2)},
+        "height": {"min": min(heights), "max": max(heights), "mean": round(mean(heights), 2)},
+        "formats": dict(sorted(Counter(item.info.format for item in kept).items())),
+    }

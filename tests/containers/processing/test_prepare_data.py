@@ -1,0 +1,434 @@
+"""PrepareData run as its real entrypoint (a process with its own /opt/ml) on the sample data, good and bad."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines.sample_data import CLASS_NAMES
+from tests.containers.conftest import JobResult, place_tree, run_entrypoint
+
+MODULE = "containers.processing.prepare_data"
+SPLITS = ("train", "val", "test")
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+class Job:
+    """One PrepareData job: a copy of a sample dataset as its raw input, to be altered before it runs."""
+
+    def __init__(self, tmp_path: Path, sample: Path | None):
+        self.opt_ml = tmp_path / "opt_ml"
+        self.raw = self.opt_ml / "processing" / "input" / "raw"
+        self.raw.mkdir(parents=True)
+        if sample is not None:
+            place_tree(sample, self.raw)
+
+    @property
+    def output(self) -> Path:
+        return self.opt_ml / "processing" / "output"
+
+    def run(self, *args: str) -> JobResult:
+        return run_entrypoint(MODULE, list(args), self.opt_ml, timeout=120)
+
+    def report(self) -> dict:
+        return json.loads((self.output / "report" / "data_report.json").read_text())
+
+    def succeed(self, *args: str) -> dict:
+        result = self.run(*args)
+        assert result.returncode == 0, result.stderr
+        assert result.failure is None
+        return self.report()
+
+    def fail(self, *args: str) -> str:
+        result = self.run(*args)
+        assert result.returncode == 1, result.stderr
+        assert result.failure, "a failed job must leave /opt/ml/output/failure"
+        assert result.failure in " ".join(result.stderr.split())
+        return result.failure
+
+
+@pytest.fixture
+def job(tmp_path, sample_raw):
+    """``job(fmt)``: a fresh job on a copy of the sample data in that format (``None``: an empty input)."""
+    made = []
+
+    def make(fmt: str | None = "yolo") -> Job:
+        made.append(Job(tmp_path / f"job{len(made)}", sample_raw(fmt) if fmt else None))
+        return made[-1]
+    return make
+
+
+@pytest.fixture(scope="module")
+def prepared(sample_raw, prepared_splits, tmp_path_factory):
+    """The output folder of one successful run per input format (YOLO: the shared ``prepared_splits``)."""
+    outputs = {"yolo": prepared_splits}
+    for fmt in ("ground-truth", "coco"):
+        runner = Job(tmp_path_factory.mktemp(f"prepared-{fmt}"), sample_raw(fmt))
+        runner.succeed()
+        outputs[fmt] = runner.output
+    return outputs
+
+
+def labels_of(output: Path) -> dict[str, str]:
+    return {f"{split}/{p.name}": p.read_text()
+            for split in SPLITS for p in sorted((output / split / "labels").iterdir())}
+
+
+# --- good data -------------------------------------------------------------------------------------------------
+
+
+def test_yolo_output_layout(prepared):
+    output = prepared["yolo"]
+    names = set()
+    for split in SPLITS:
+        assert yaml.safe_load((output / split / "data.yaml").read_text()) == {"nc": 3, "names": list(CLASS_NAMES)}
+        images = sorted(p.stem for p in (output / split / "images").iterdir())
+        assert images == sorted(p.stem for p in (output / split / "labels").iterdir())
+        assert images, f"{split} is empty"
+        names.update(images)
+    assert len(names) == 48
+    assert (output / "report" / "data.yaml").read_text() == (output / "train" / "data.yaml").read_text()
+
+
+def test_the_three_formats_give_the_same_splits_and_labels(prepared):
+    yolo = prepared["yolo"]
+    for fmt in ("ground-truth", "coco"):
+        assert tree_digest(prepared[fmt] / "train") == tree_digest(yolo / "train")
+        for split in ("val", "test"):
+            assert tree_digest(prepared[fmt] / split) == tree_digest(yolo / split)
+        assert labels_of(prepared[fmt]) == labels_of(yolo)
+
+
+def test_labels_are_the_source_labels(prepared, sample_raw):
+    source = {p.stem: p.read_text() for p in (sample_raw("yolo") / "labels").iterdir()}
+    written = {Path(name).stem: text for name, text in labels_of(prepared["yolo"]).items()}
+    assert written == source
+
+
+def test_report_content(prepared):
+    report = json.loads((prepared["coco"] / "report" / "data_report.json").read_text())
+    assert report["input_format"] == "coco"
+    assert report["class_names"] == list(CLASS_NAMES)
+    assert report["arguments"] == {"train_ratio": 0.7, "val_ratio": 0.15, "test_ratio": 0.15,
+                                   "max_invalid_fraction": 0.05}
+    totals = report["totals"]
+    assert totals == {"items": 48, "rejected": 0, "invalid_fraction": 0.0, "duplicates_dropped": 0,
+                      "images": 48, "boxes": totals["boxes"]}
+    assert report["rejected"] == [] and report["duplicates"] == []
+    assert sum(report["splits"][s]["images"] for s in SPLITS) == 48
+    for split in SPLITS:
+        files = list((prepared["coco"] / split / "labels").iterdir())
+        lines = [line.split()[0] for f in files for line in f.read_text().splitlines()]
+        assert report["splits"][split]["images"] == len(files)
+        assert report["splits"][split]["boxes"] == len(lines)
+        assert report["splits"][split]["per_class"] == {name: lines.count(str(i)) for i, name in enumerate(CLASS_NAMES)}
+    for name in CLASS_NAMES:
+        counts = report["per_class"][name]
+        assert counts["total"] == sum(counts[s] for s in SPLITS) > 0
+    assert sum(c["total"] for c in report["per_class"].values()) == totals["boxes"]
+    assert report["image_sizes"] == {"width": {"min": 160, "max": 160, "mean": 160},
+                                     "height": {"min": 160, "max": 160, "mean": 160}, "formats": {"JPEG": 48}}
+
+
+def test_runs_are_deterministic_and_leave_the_source_untouched(job):
+    first = job("ground-truth")
+    source_before = tree_digest(first.raw)
+    first.succeed()
+    assert tree_digest(first.raw) == source_before
+    outputs = tree_digest(first.output)
+    (first.output / "train" / "images" / "stale.jpg").write_bytes(b"left over from an earlier run")
+    first.succeed()
+    assert tree_digest(first.output) == outputs
+    second = job("ground-truth")
+    second.succeed()
+    assert tree_digest(second.output) == outputs
+    assert tree_digest(first.raw) == source_before
+
+
+def test_nested_yolo_folders_and_relative_ground_truth_paths(job, prepared):
+    nested = job("yolo")
+    for sub in ("images", "labels"):
+        (nested.raw / sub).rename(nested.raw / "part")
+        (nested.raw / sub).mkdir()
+        (nested.raw / "part").rename(nested.raw / sub / "part1")
+    nested.succeed()
+    assert tree_digest(nested.output) == tree_digest(prepared["yolo"])
+
+    relative = job("ground-truth")
+    (relative.raw / "pictures").mkdir()
+    for image in relative.raw.glob("*.jpg"):
+        image.rename(relative.raw / "pictures" / image.name)
+    manifest = relative.raw / "output.manifest"
+    manifest.write_text(manifest.read_text().replace("s3://example-bucket/aerial-sample/", "pictures/"))
+    relative.succeed()
+    assert tree_digest(relative.output) == tree_digest(prepared["ground-truth"])
+
+
+# --- bad data: items rejected with their reason, the job still succeeds -------------------------------------------
+
+
+def append_line(path: Path, line: str) -> None:
+    path.write_text(path.read_text() + line + "\n")
+
+
+def edit_manifest(raw: Path, index: int, change) -> None:
+    manifest = raw / "output.manifest"
+    records = [json.loads(line) for line in manifest.read_text().splitlines()]
+    change(records[index])
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def edit_coco(raw: Path, change) -> None:
+    path = raw / "annotations.json"
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document))
+
+
+def first_annotation(record: dict) -> dict:
+    return record["bounding-box"]["annotations"][0]
+
+
+def gif(path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (160, 160), (90, 110, 60)).save(path, format="GIF")
+
+
+def truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+REJECTIONS = {
+    "corrupt image bytes": (
+        "yolo", lambda raw: (raw / "images/scene_0003.jpg").write_bytes(b"\x00\x01 not an image" * 50),
+        "images/scene_0003.jpg", "corrupt or truncated image: UnidentifiedImageError"),
+    "truncated image": (
+        "yolo", lambda raw: truncate(raw / "images/scene_0004.jpg"),
+        "images/scene_0004.jpg", "corrupt or truncated image: OSError: image file is truncated"),
+    "empty image file": (
+        "ground-truth", lambda raw: (raw / "scene_0004.jpg").write_bytes(b""),
+        "scene_0004.jpg", r"empty image file \(0 bytes\)"),
+    "unsupported format": (
+        "yolo", lambda raw: gif(raw / "images/scene_0005.jpg"),
+        "images/scene_0005.jpg", "unsupported image format GIF: use one of"),
+    "class out of range": (
+        "yolo", lambda raw: append_line(raw / "labels/scene_0006.txt", "7 0.5 0.5 0.1 0.1"),
+        "images/scene_0006.jpg", r"labels/scene_0006.txt line \d: class id 7 is out of range: data.yaml names 3"),
+    "zero-area box": (
+        "yolo", lambda raw: append_line(raw / "labels/scene_0007.txt", "0 0.5 0.5 0 0.1"),
+        "images/scene_0007.jpg", "box has zero or negative area"),
+    "negative box in Ground Truth": (
+        "ground-truth", lambda raw: edit_manifest(raw, 7, lambda r: first_annotation(r).update(width=-12)),
+        "scene_0007.jpg", "output.manifest line 8 annotation 0: box has zero or negative area"),
+    "coordinates above 1": (
+        "yolo", lambda raw: append_line(raw / "labels/scene_0008.txt", "1 1.2 0.5 0.1 0.1"),
+        "images/scene_0008.jpg", r"must lie in \[0, 1\], got 1.2 0.5 0.1 0.1"),
+    "box beyond the edge": (
+        "coco", lambda raw: edit_coco(raw, lambda d: d["annotations"][0].update(bbox=[140, 10, 30, 20])),
+        "scene_0000.jpg", "annotations.json annotation 1: box extends outside the image"),
+    "malformed label line": (
+        "yolo", lambda raw: append_line(raw / "labels/scene_0009.txt", "0 0.5 0.5"),
+        "images/scene_0009.jpg", "expected 5 values 'class x_center y_center width height', got 3"),
+    "non-numeric label line": (
+        "yolo", lambda raw: append_line(raw / "labels/scene_0009.txt", "car 0.5 0.5 0.1 0.1"),
+        "images/scene_0009.jpg", "not a class id and 4 numbers"),
+    "label without image": (
+        "yolo", lambda raw: (raw / "labels/ghost.txt").write_text("0 0.5 0.5 0.1 0.1\n"),
+        "labels/ghost.txt", "label file without a matching image"),
+    "class id not in the Ground Truth class-map": (
+        "ground-truth", lambda raw: edit_manifest(raw, 2, lambda r: first_annotation(r).update(class_id=9)),
+        "scene_0002.jpg", r"class id 9 is not in the class-map \(ids 0, 1, 2\)"),
+    "Ground Truth image missing": (
+        "ground-truth", lambda raw: (raw / "scene_0010.jpg").unlink(),
+        "scene_0010.jpg", "image scene_0010.jpg .*not found beside the manifest"),
+    "Ground Truth line not JSON": (
+        "ground-truth", lambda raw: append_line(raw / "output.manifest", '{"source-ref": "s3://b/x.jpg"'),
+        "output.manifest line 49", "not valid JSON"),
+    "Ground Truth image_size wrong": (
+        "ground-truth", lambda raw: edit_manifest(raw, 1, lambda r: r["bounding-box"].update(
+            image_size=[{"width": 200, "height": 160, "depth": 3}])),
+        "scene_0001.jpg", "image_size says 200x160 but the image is 160x160"),
+    "unknown COCO category": (
+        "coco", lambda raw: edit_coco(raw, lambda d: d["annotations"][3].update(category_id=99)),
+        "scene_0000.jpg", r"category_id 99 is not in categories \(ids 1, 2, 3\)"),
+    "COCO annotation of an unknown image": (
+        "coco", lambda raw: edit_coco(raw, lambda d: d["annotations"].append(
+            {"id": 999, "image_id": 4242, "category_id": 1, "bbox": [1, 1, 5, 5]})),
+        "annotations.json annotation", "refers to unknown image_id 4242"),
+}
+
+
+@pytest.mark.parametrize("case", list(REJECTIONS))
+def test_bad_item_is_rejected_with_its_reason(job, case):
+    fmt, mutate, item, reason = REJECTIONS[case]
+    runner = job(fmt)
+    source = tree_digest(runner.raw)
+    mutate(runner.raw)
+    mutated = tree_digest(runner.raw)
+    assert mutated != source
+    report = runner.succeed()
+    [rejected] = report["rejected"]
+    assert rejected["item"].startswith(item)
+    assert re.search(reason, rejected["reason"]), rejected["reason"]
+    assert report["totals"]["rejected"] == 1
+    written = {p.stem for split in SPLITS for p in (runner.output / split / "images").iterdir()}
+    assert Path(item).stem not in written
+    assert len(written) == report["totals"]["images"] == report["totals"]["items"] - 1
+    assert tree_digest(runner.raw) == mutated
+
+
+# --- bad data: the job fails with a clear reason ------------------------------------------------------------------
+
+
+def test_too_many_rejected_items_fail_the_job_after_writing_the_report(job):
+    runner = job("yolo")
+    for index in range(5):
+        (runner.raw / f"images/scene_{index:04d}.jpg").write_bytes(b"broken")
+    failure = runner.fail()
+    report_path = runner.output / "report" / "data_report.json"
+    assert failure.startswith("5 of 48 items rejected (10.4% > --max-invalid-fraction 5.0%); first: "
+                              "images/scene_0000.jpg: corrupt or truncated image: UnidentifiedImageError")
+    assert "images/scene_0002.jpg" in failure and "images/scene_0003.jpg" not in failure
+    assert failure.endswith(f"every rejected item with its reason: {report_path}")
+    report = runner.report()
+    assert [r["item"] for r in report["rejected"]] == [f"images/scene_{i:04d}.jpg" for i in range(5)]
+    assert not (runner.output / "train").exists()
+    tolerant = job("yolo")
+    for index in range(5):
+        (tolerant.raw / f"images/scene_{index:04d}.jpg").write_bytes(b"broken")
+    assert tolerant.succeed("--max-invalid-fraction", "0.2")["totals"]["images"] == 43
+
+
+def test_empty_input_folder(job):
+    assert "empty dataset: the input folder" in job(None).fail()
+
+
+def test_dataset_without_images(job):
+    runner = job("yolo")
+    for sub in ("images", "labels"):
+        shutil.rmtree(runner.raw / sub)
+        (runner.raw / sub).mkdir()
+    assert runner.fail() == "empty dataset: the yolo dataset has no images"
+
+
+def test_unknown_class_name_in_the_class_map(job):
+    failure = job("ground-truth").fail("--class-names", "vehicle,person")
+    assert failure == ("unknown class name(s) 'building' in the 'bounding-box-metadata' class-map: --class-names "
+                       "allows vehicle, person; fix the class map or extend --class-names")
+
+
+def test_class_names_argument_fixes_the_class_ids(job):
+    runner = job("coco")
+    report = runner.succeed("--class-names", "building, person ,vehicle")
+    assert report["class_names"] == ["building", "person", "vehicle"]
+    assert yaml.safe_load((runner.output / "val" / "data.yaml").read_text())["names"] == ["building", "person",
+                                                                                           "vehicle"]
+    remap = {"0": "2", "1": "1", "2": "0"}
+    expected = job("coco")
+    expected.succeed()
+    for name, text in labels_of(expected.output).items():
+        swapped = "".join(remap[line[0]] + line[1:] + "\n" for line in text.splitlines())
+        assert (runner.output / name.replace("/", "/labels/", 1)).read_text() == swapped
+
+
+def test_mixed_up_ground_truth_class_map(job):
+    runner = job("ground-truth")
+    edit_manifest(runner.raw, 4, lambda r: r["bounding-box-metadata"].update(
+        {"class-map": {"0": "person", "1": "vehicle", "2": "building"}}))
+    assert runner.fail() == ("mixed-up Ground Truth class-map: class id 0 is 'vehicle' in output.manifest line 1 "
+                             "but 'person' in output.manifest line 5; relabel or split manifests made with "
+                             "different label sets")
+
+
+def test_ground_truth_class_with_two_ids(job):
+    runner = job("ground-truth")
+    edit_manifest(runner.raw, 0, lambda r: r["bounding-box-metadata"]["class-map"].update({"3": "person"}))
+    assert "class 'person' has ids 1 and 3" in runner.fail()
+
+
+def test_class_with_no_examples(job):
+    runner = job("yolo")
+    (runner.raw / "data.yaml").write_text("names: [vehicle, person, building, tree]\n")
+    assert runner.fail() == ("class(es) 'tree' have no examples in the 48 usable images: label some, or remove "
+                             "them from data.yaml")
+
+
+def test_empty_split(job):
+    runner = job("yolo")
+    labels = {p.stem: {line.split()[0] for line in p.read_text().splitlines()}
+              for p in sorted((runner.raw / "labels").iterdir())}
+    pair = next((a, b) for a in labels for b in labels if a < b and labels[a] | labels[b] == {"0", "1", "2"})
+    for stem in labels:
+        if stem not in pair:
+            (runner.raw / "images" / f"{stem}.jpg").unlink()
+            (runner.raw / "labels" / f"{stem}.txt").unlink()
+    failure = runner.fail()
+    assert re.fullmatch(r"empty split\(s\) [a-z, ]+: 2 images split train \d, val \d, test \d with --train-ratio 0.7 "
+                        r"--val-ratio 0.15; add images or change the ratios", failure), failure
+
+
+def test_duplicate_images_are_dropped_and_reported(job):
+    runner = job("yolo")
+    shutil.copyfile(runner.raw / "images/scene_0001.jpg", runner.raw / "images/copy_a.jpg")
+    shutil.copyfile(runner.raw / "labels/scene_0001.txt", runner.raw / "labels/copy_a.txt")
+    shutil.copyfile(runner.raw / "images/scene_0002.jpg", runner.raw / "images/copy_b.jpg")
+    (runner.raw / "labels/copy_b.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    report = runner.succeed()
+    assert report["totals"]["duplicates_dropped"] == 2 and report["totals"]["images"] == 48
+    assert sorted((d["kept"], d["dropped"], d["same_labels"]) for d in report["duplicates"]) == [
+        ("images/copy_a.jpg", ["images/scene_0001.jpg"], True),
+        ("images/copy_b.jpg", ["images/scene_0002.jpg"], False),
+    ]
+    digest = hashlib.sha256((runner.raw / "images/scene_0001.jpg").read_bytes()).hexdigest()
+    copies = [p for p in runner.output.rglob("*.jpg") if hashlib.sha256(p.read_bytes()).hexdigest() == digest]
+    assert [p.relative_to(runner.output).parts[1:] for p in copies] == [("images", "copy_a.jpg")]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--train-ratio", "0.9", "--val-ratio", "0.1"],
+     "--train-ratio 0.9 + --val-ratio 0.1 leave nothing for the test split: their sum must be below 1"),
+    (["--train-ratio", "1.5"], "--train-ratio must be between 0 and 1 (exclusive), got 1.5"),
+    (["--val-ratio", "0"], "--val-ratio must be between 0 and 1 (exclusive), got 0.0"),
+    (["--max-invalid-fraction", "-1"], "--max-invalid-fraction must be between 0 and 1, got -1.0"),
+    (["--train-ratio", "most"], "invalid arguments: argument --train-ratio: invalid float value: 'most'"),
+    (["--bogus"], "invalid arguments: unrecognized arguments: --bogus"),
+    (["--input-format", "voc"], "invalid arguments: argument --input-format: invalid choice: 'voc'"),
+    (["--class-names", "car,,truck"], "--class-names has an invalid class name ''"),
+])
+def test_bad_arguments(job, args, message):
+    assert job("yolo").fail(*args).startswith(message)
+
+
+def test_two_formats_in_one_input_need_input_format(job, sample_raw):
+    runner = job("yolo")
+    shutil.copy(sample_raw("ground-truth") / "output.manifest", runner.raw)
+    assert "holds more than one dataset format (yolo, ground-truth): pass --input-format" in runner.fail()
+    assert runner.succeed("--input-format", "yolo")["input_format"] == "yolo"
+
+
+def test_ground_truth_with_two_label_attributes(job):
+    runner = job("ground-truth")
+    edit_manifest(runner.raw, 0, lambda r: r.update({"second": r["bounding-box"],
+                                                     "second-metadata": r["bounding-box-metadata"]}))
+    assert runner.fail() == ("the manifest has several label attributes (bounding-box, second): choose one with "
+                             "--label-attribute")
+    assert runner.succeed("--label-attribute", "bounding-box")["totals"]["images"] == 48
+
+
+def test_coco_with_a_repeated_category_name(job):
+    runner = job("coco")
+    edit_coco(runner.raw, lambda d: d["categories"].append({"id": 4, "name": "person"}))
+    assert runner.fail() == ("annotations.json categories lists class name(s) person more than once: "
+                             "names must be unique")
