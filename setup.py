@@ -51,7 +51,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["pipelines", "pipelines.*", "steps", "steps.*", "containers", "containers.*"]),
     include_package_data=True,
-    package_data={"pipelines": ["*.yaml"], "containers": ["*/Dockerfile", "*/*.txt"]},
+    package_data={"pipelines": ["*.yaml"], "containers": ["*/Dockerfile", "*/*.txt", "*/*.json", "*/*.dockerignore"]},
     install_requires=[
         *SAGEMAKER,
         "boto3>=1.40,<2",

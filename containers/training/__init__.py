@@ -1,0 +1,1 @@
+"""The training image: TrainYOLO (``train``) and EvaluateYOLO (``evaluate``) entrypoints and their parts."""

@@ -1,0 +1,81 @@
+"""Where a training run keeps its state, and whether a run found there is to be resumed.
+
+The run directory is ``/opt/ml/checkpoints/run``: SageMaker syncs /opt/ml/checkpoints to S3 while training and
+restores it when a (spot) job restarts. It is a sub-folder because ultralytics' DDP launcher deletes the run folder
+of a fresh run, and the checkpoint root itself must survive that.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from containers.common import contract
+
+__all__ = ["claim", "clear", "job_identity", "last_checkpoint", "resumable", "run_dir"]
+
+RUN_NAME = "run"
+OWNER_FILE = "job.json"  # which job the run in the checkpoint folder belongs to
+
+
+def run_dir() -> Path:
+    return contract.checkpoint_dir() / RUN_NAME
+
+
+def last_checkpoint() -> Path:
+    return run_dir() / "weights" / "last.pt"
+
+
+def job_identity(hyperparameters: dict[str, str]) -> dict[str, object]:
+    """What makes a run this job's own: the job name (kept across spot restarts) and its hyperparameters."""
+    return {"training_job_name": os.environ.get("TRAINING_JOB_NAME"), "hyperparameters": dict(sorted(
+        hyperparameters.items()))}
+
+
+def claim(identity: dict[str, object]) -> None:
+    """Record that the run about to start in the checkpoint folder belongs to this job."""
+    path = contract.checkpoint_dir() / OWNER_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(identity, sort_keys=True))
+
+
+def _owned_by(identity: dict[str, object]) -> bool:
+    path = contract.checkpoint_dir() / OWNER_FILE
+    try:
+        return json.loads(path.read_text()) == json.loads(json.dumps(identity, sort_keys=True))
+    except (OSError, ValueError):
+        return False
+
+
+def resumable(last: Path, identity: dict[str, object]) -> bool:
+    """Whether ``last`` is this job's interrupted run: its own, optimizer state still in it and epochs left.
+
+    The checkpoint S3 prefix is shared by every execution of the pipeline (so that step caching still works), so a
+    run restored there may be another job's: that one is never resumed. Ultralytics strips the optimizer from
+    last.pt when a run finishes; ``resume=True`` on such a file would start a fresh run with ultralytics' defaults
+    instead. A file cut short by a kill is not resumable either.
+    """
+    if not last.is_file():
+        return False
+    if not _owned_by(identity):
+        print(f"Not resuming {last}: it belongs to another training job (or to other hyperparameters)",
+              file=sys.stderr)
+        return False
+    from ultralytics.utils.patches import torch_load
+
+    try:
+        ckpt = torch_load(last, map_location="cpu")
+    except Exception as exc:  # a truncated or foreign file: start over rather than fail the job
+        print(f"WARNING: ignoring unreadable checkpoint {last}: {exc}", file=sys.stderr)
+        return False
+    epoch = ckpt.get("epoch", -1)
+    epochs = (ckpt.get("train_args") or {}).get("epochs")
+    return ckpt.get("optimizer") is not None and isinstance(epochs, int) and 0 <= epoch < epochs - 1
+
+
+def clear() -> None:
+    """Remove a previous run's files (a finished or unreadable run is never mixed into a new one)."""
+    shutil.rmtree(run_dir(), ignore_errors=True)

@@ -1,0 +1,176 @@
+"""TrainYOLO: train YOLO11 on PrepareData's train/val splits and write /opt/ml/model (see containers/README.md).
+
+Everything that can be wrong with the job's input (hyperparameters, channels, device) is checked before ultralytics
+is imported, so a bad job fails in seconds with its reason in /opt/ml/output/failure. Beyond that the entrypoint is
+a thin layer over ``YOLO.train``: it must not make training slower (benchmarks/training_overhead.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from containers.common import contract
+from containers.common.contract import JobFailure
+from containers.training import checkpoints
+from containers.training.datasets import Split, dataset_view, read_split
+from containers.training.devices import Placement, place
+from containers.training.hyperparameters import Hyperparameters, parse
+
+__all__ = ["main"]
+
+FINAL_METRICS = "final_metrics.json"  # in the run folder, written by the final validation's callback
+
+
+def main(argv: list[str]) -> None:
+    if argv not in ([], ["train"]):
+        raise JobFailure(f"unexpected arguments {argv}: SageMaker runs the training image as '<entrypoint> train'")
+    raw = contract.hyperparameters()
+    hyperparameters = parse(raw)
+    _check_single_node()
+    train = read_split("channel 'train'", contract.channel_dir("train"))
+    val = read_split("channel 'val'", contract.channel_dir("val"))
+    if val.names != train.names:
+        raise JobFailure(f"channels 'train' and 'val' disagree on the class names: {train.names} vs {val.names}")
+    weights = _weights_file()
+
+    from containers.common.ultralytics_env import configure_offline
+
+    configure_offline(contract.output_dir() / "ultralytics")
+    placement = place(hyperparameters.device, hyperparameters.batch)
+    with tempfile.TemporaryDirectory(prefix="yolo-data-") as workdir:
+        _train(hyperparameters, checkpoints.job_identity(raw), train, val, weights, placement, Path(workdir))
+
+
+def _train(hyperparameters: Hyperparameters, identity: dict[str, object], train: Split, val: Split,
+           weights: Path | None, placement: Placement, workdir: Path) -> None:
+    from ultralytics import YOLO
+
+    from containers.training.artifacts import write_model_dir
+    from containers.training.callbacks import EpochReporter
+    from containers.training.tracking import Tracker
+
+    data = dataset_view({"train": train, "val": val}, train.names, workdir)
+    run_dir, last = checkpoints.run_dir(), checkpoints.last_checkpoint()
+    resume = checkpoints.resumable(last, identity)
+    if resume:
+        print(f"Resuming the interrupted run in {run_dir}", flush=True)
+        model = YOLO(last)
+        variant = _variant(model)
+    else:
+        checkpoints.clear()
+        checkpoints.claim(identity)
+        model, variant = _initial_model(hyperparameters, weights)
+    settings = _settings(hyperparameters, placement, variant, weights)
+    tracker = Tracker.open(settings, _tags(), contract.checkpoint_dir() / "mlflow_run_id", resume)
+    succeeded = False
+    try:
+        EpochReporter(run_dir / FINAL_METRICS, tracker).attach(model)
+        if resume:  # ultralytics takes the other settings, the epoch count included, from the checkpoint
+            model.train(resume=True, data=str(data), device=placement.device, workers=hyperparameters.workers,
+                        save_dir=str(run_dir))
+        else:
+            model.train(data=str(data), save_dir=str(run_dir), **_train_arguments(hyperparameters, placement))
+        final = run_dir / FINAL_METRICS
+        if not final.is_file():
+            raise JobFailure(f"training ended without validating best.pt (no {final}); see the log above")
+        args = model.trainer.args  # a resumed run's come from its checkpoint
+        card = write_model_dir(run_dir, contract.model_dir(), variant=variant, class_names=train.names,
+                               imgsz=args.imgsz, epochs=args.epochs,
+                               metrics=json.loads(final.read_text()), hyperparameters=settings)
+        print(f"Model written to {contract.model_dir()}: {json.dumps(card['metrics'])}", flush=True)
+        succeeded = True
+    finally:
+        if tracker:
+            model_files = sorted(contract.model_dir().glob("*")) if succeeded else []
+            tracker.finish([*model_files, *sorted(run_dir.glob("*.csv"))], succeeded)
+
+
+def _train_arguments(hyperparameters: Hyperparameters, placement: Placement) -> dict[str, object]:
+    """``YOLO.train`` arguments of a fresh run (everything else: ultralytics' defaults)."""
+    return {
+        "epochs": hyperparameters.epochs,
+        "imgsz": hyperparameters.imgsz,
+        "batch": hyperparameters.batch,
+        "nbs": hyperparameters.nominal_batch,
+        "patience": hyperparameters.patience,
+        "optimizer": hyperparameters.optimizer,
+        "lr0": hyperparameters.lr0,
+        "warmup_epochs": hyperparameters.warmup_epochs,
+        "workers": hyperparameters.workers,
+        "seed": hyperparameters.seed,
+        "device": placement.device,
+        "amp": placement.amp,
+        "plots": False,
+    }
+
+
+def _initial_model(hyperparameters: Hyperparameters, weights: Path | None):
+    """YOLO11 from its YAML (random weights: nothing is downloaded), or the weights channel's checkpoint."""
+    from ultralytics import YOLO
+
+    if weights is None:
+        return YOLO(f"{hyperparameters.model_variant}.yaml"), hyperparameters.model_variant
+    try:
+        model = YOLO(weights)
+    except Exception as exc:
+        raise JobFailure(f"channel 'weights': {weights.name} is not an ultralytics checkpoint: {exc}") from exc
+    variant = _variant(model)
+    if hyperparameters.model_variant_given and variant != hyperparameters.model_variant:
+        raise JobFailure(f"channel 'weights' holds a {variant} model but hyperparameter model_variant="
+                         f"{hyperparameters.model_variant!r}: set model_variant={variant} or leave it unset")
+    return model, variant
+
+
+def _variant(model) -> str:
+    """'yolo11s' for a model built from (or trained from) yolo11s.yaml."""
+    return Path(model.model.yaml.get("yaml_file", "unknown")).stem
+
+
+def _settings(hyperparameters: Hyperparameters, placement: Placement, variant: str,
+              weights: Path | None) -> dict[str, object]:
+    """The resolved settings of this job, as MLflow params and in model.json."""
+    arguments = {key: value for key, value in _train_arguments(hyperparameters, placement).items() if key != "plots"}
+    return {"model_variant": variant, **arguments, "weights": weights.name if weights else None}
+
+
+def _tags() -> dict[str, str]:
+    tags = {"mlflow.runName": os.environ.get("TRAINING_JOB_NAME") or "TrainYOLO"}
+    if os.environ.get("TRAINING_JOB_NAME"):
+        tags["sagemaker.training_job_name"] = os.environ["TRAINING_JOB_NAME"]
+    if os.environ.get("GIT_SHA"):
+        tags["mlflow.source.git.commit"] = os.environ["GIT_SHA"]
+    return tags
+
+
+def _weights_file() -> Path | None:
+    """The optional ``weights`` channel: exactly one ``*.pt`` to start from.
+
+    Raises:
+        JobFailure: the channel is there but holds no ``*.pt`` file, or several.
+    """
+    channel = contract.channel_dir("weights")
+    if not channel.is_dir():
+        return None
+    found = sorted(channel.rglob("*.pt"))
+    if len(found) != 1:
+        names = ", ".join(str(f.relative_to(channel)) for f in found) or "none"
+        raise JobFailure(f"channel 'weights' must hold exactly one *.pt checkpoint, found {len(found)} ({names}) "
+                         f"in {channel}")
+    return found[0]
+
+
+def _check_single_node() -> None:
+    """Ultralytics trains on one node (its DDP is single-node): refuse a cluster rather than train N copies."""
+    config = contract.input_config_dir() / "resourceconfig.json"
+    hosts = json.loads(config.read_text()).get("hosts", []) if config.is_file() else []
+    if len(hosts) > 1:
+        raise JobFailure(f"TrainYOLO runs on one instance, this job has {len(hosts)} ({', '.join(hosts)}): "
+                         "set the training instance count to 1 (use a multi-GPU instance type for more GPUs)")
+
+
+if __name__ == "__main__":
+    sys.exit(contract.run_job(main))
