@@ -38,23 +38,29 @@ def processing_output(name: str, source: str, destination) -> ProcessingOutput:
     )
 
 
-def build_prepare_data_step(context: StepContext, params: PipelineParameters, *, train_ratio: float,
-                            val_ratio: float, max_invalid_fraction: float) -> ProcessingStep:
-    """The PrepareData processing step; its outputs ``train``/``val``/``test``/``report`` feed the later steps."""
-    processor = Processor(
+def processor(context: StepContext, *, image_uri: str, entrypoint: list[str], instance_type,
+              job: str) -> Processor:
+    """A one-instance processing job on one of our images, encrypted and placed as the context says."""
+    return Processor(
         role=context.role_arn,
-        image_uri=context.images.processing,
-        entrypoint=ENTRYPOINT,
+        image_uri=image_uri,
+        entrypoint=entrypoint,
         instance_count=1,
-        instance_type=params.processing_instance_type,
+        instance_type=instance_type,
         volume_kms_key=context.kms_key_id,
         output_kms_key=context.kms_key_id,
-        base_job_name=f"{context.base_job_prefix}-prepare-data",
+        base_job_name=f"{context.base_job_prefix}-{job}",
         sagemaker_session=context.session,
         network_config=network_config(context),
         tags=context.tag_list or None,
     )
-    step_args = processor.run(
+
+
+def build_prepare_data_step(context: StepContext, params: PipelineParameters, *, train_ratio: float,
+                            val_ratio: float, max_invalid_fraction: float) -> ProcessingStep:
+    """The PrepareData processing step; its outputs ``train``/``val``/``test``/``report`` feed the later steps."""
+    step_args = processor(context, image_uri=context.images.processing, entrypoint=ENTRYPOINT,
+                          instance_type=params.processing_instance_type, job="prepare-data").run(
         inputs=[processing_input("raw", params.input_data_uri, f"{PROCESSING_ROOT}/input/raw")],
         outputs=[
             processing_output(name, f"{PROCESSING_ROOT}/output/{name}", context.s3_uri("data", name))
