@@ -52,10 +52,44 @@ def parse_parameters(definition: str | dict[str, Any], assignments: list[str]) -
         name = name.strip()
         if not sep or not name:
             raise ParameterError(f"--param {item!r}: expected NAME=VALUE, e.g. Epochs=50")
-        if name not in declared:
-            raise ParameterError(f"unknown parameter {name!r}; the pipeline's parameters are: {', '.join(declared)}")
-        values[name] = _coerce(name, declared[name][0], raw)
+        values[name] = _coerce(name, _declared_kind(declared, name), raw)
     return values
+
+
+def _declared_kind(declared: dict[str, tuple[str, Any]], name: str) -> str:
+    if name not in declared:
+        raise ParameterError(f"unknown parameter {name!r}; the pipeline's parameters are: {', '.join(declared)}")
+    return declared[name][0]
+
+
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {"String": (str,), "Integer": (int,), "Float": (int, float),
+                                              "Boolean": (bool,)}
+
+
+def resolve_parameters(definition: str | dict[str, Any], values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every parameter's value for one execution: the definition's defaults, overridden by ``values`` (typed
+    values, or strings as ``--param`` gives them).
+
+    Raises:
+        ParameterError: an unknown name, a value of the wrong type, or a parameter with neither default nor value.
+    """
+    declared = parameter_types(definition)
+    given = {name: _typed(name, _declared_kind(declared, name), value) for name, value in (values or {}).items()}
+    resolved: dict[str, Any] = {}
+    for name, (_kind, default) in declared.items():
+        if name not in given and default is None:
+            raise ParameterError(f"parameter {name} has no default value: give one, e.g. --param {name}=...")
+        resolved[name] = given.get(name, default)
+    return resolved
+
+
+def _typed(name: str, kind: str, value: Any) -> Any:
+    if isinstance(value, str) and kind != "String":
+        return _coerce(name, kind, value)
+    allowed = _PYTHON_TYPES[kind]
+    if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
+        raise ParameterError(f"parameter {name} is {kind}: {value!r} ({type(value).__name__}) is not allowed")
+    return float(value) if kind == "Float" else value
 
 
 def iter_steps(steps: list[dict[str, Any]], parent: str | None = None,

@@ -1,0 +1,21 @@
+"""The exceptions of local mode: what the CLI turns into one clear line instead of a traceback."""
+
+from __future__ import annotations
+
+__all__ = ["ExpressionError", "LocalModeError", "StepFailure", "UnsupportedConstruct"]
+
+
+class LocalModeError(Exception):
+    """Base class: a local run, the local registry or a local endpoint cannot do what was asked."""
+
+
+class UnsupportedConstruct(LocalModeError):
+    """The definition uses a step type, argument or expression that local mode cannot execute."""
+
+
+class ExpressionError(LocalModeError):
+    """An expression cannot be evaluated: a missing parameter, step property, JSON path or file."""
+
+
+class StepFailure(LocalModeError):
+    """A step failed; the message is its failure reason (as SageMaker's FailureReason)."""

@@ -1,0 +1,125 @@
+"""Execution records: what ran, when, for how long, from the cache or not, why it failed, where its log is.
+
+One JSON file per execution (``executions/<id>/execution.json``), rewritten atomically at every step change, so
+``status`` in another terminal follows a run live, and a run whose process died is recognised as such.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pipelines.local.errors import LocalModeError
+from pipelines.local.process import pid_alive
+from pipelines.local.state import StateDir
+
+__all__ = ["EXECUTING", "FAILED", "STOPPED", "SUCCEEDED", "ExecutionRecord", "StepRecord", "get_execution",
+           "list_executions", "now_iso"]
+
+EXECUTING, SUCCEEDED, FAILED, STOPPED = "Executing", "Succeeded", "Failed", "Stopped"
+RECORD_FILE = "execution.json"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class StepRecord:
+    """One step of an execution (a step of a branch not taken does not appear, as on SageMaker)."""
+
+    name: str
+    type: str
+    status: str = EXECUTING
+    started_at: str | None = None
+    ended_at: str | None = None
+    elapsed_s: float | None = None
+    cache_hit: bool = False
+    failure_reason: str | None = None
+    log_path: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ExecutionRecord:
+    """One local execution of the pipeline; ``steps`` in the order they started."""
+
+    execution_id: str
+    pipeline_name: str
+    arn: str
+    directory: str
+    parameters: dict[str, Any]
+    status: str = EXECUTING
+    started_at: str = field(default_factory=now_iso)
+    ended_at: str | None = None
+    elapsed_s: float | None = None
+    failure_reason: str | None = None
+    steps: list[StepRecord] = field(default_factory=list)
+    pid: int = field(default_factory=os.getpid)
+
+    def step(self, name: str) -> StepRecord | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == SUCCEEDED
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExecutionRecord:
+        steps = [StepRecord(**step) for step in data.get("steps", [])]
+        return cls(**{**data, "steps": steps})
+
+    def save(self) -> Path:
+        """Write the record atomically (a reader never sees half a file)."""
+        path = Path(self.directory) / RECORD_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(self.to_dict(), indent=2, default=str))
+        partial.replace(path)
+        return path
+
+
+def _load(path: Path) -> ExecutionRecord:
+    record = ExecutionRecord.from_dict(json.loads(path.read_text()))
+    if record.status == EXECUTING and not pid_alive(record.pid):
+        record.status = FAILED
+        record.failure_reason = (f"the local run's process ({record.pid}) ended before the execution finished "
+                                 "(interrupted or killed)")
+        for step in record.steps:
+            if step.status == EXECUTING:
+                step.status, step.failure_reason = FAILED, record.failure_reason
+    return record
+
+
+def list_executions(state_dir: str | os.PathLike[str] | StateDir | None = None) -> list[ExecutionRecord]:
+    """Every execution in the state directory, newest first."""
+    root = StateDir.at(state_dir).executions
+    records = [_load(path) for path in root.glob(f"*/{RECORD_FILE}")] if root.is_dir() else []
+    return sorted(records, key=lambda r: r.started_at, reverse=True)
+
+
+def get_execution(state_dir: str | os.PathLike[str] | StateDir | None = None,
+                  execution_id: str | None = None) -> ExecutionRecord:
+    """One execution by id (or a unique id prefix), or the newest one when ``execution_id`` is None.
+
+    Raises:
+        LocalModeError: there is no such execution (the message lists the newest ids), or none at all.
+    """
+    records = list_executions(state_dir)
+    if not records:
+        raise LocalModeError(f"no local executions in {StateDir.at(state_dir).root}; run `yolo-pipeline run --local`")
+    if execution_id is None:
+        return records[0]
+    matches = [r for r in records if r.execution_id.startswith(execution_id)]
+    if len(matches) == 1:
+        return matches[0]
+    known = ", ".join(r.execution_id for r in records[:5])
+    what = "is ambiguous" if matches else "does not exist"
+    raise LocalModeError(f"local execution {execution_id!r} {what}; the newest are: {known}")

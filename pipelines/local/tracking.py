@@ -1,0 +1,53 @@
+"""The local MLflow store (SQLite + an artifact root under the state directory): training runs and the registry.
+
+The store is created (schema migrated) once by this process before any job starts, because two processes creating a
+fresh SQLite store at the same moment can crash in the migration. Experiments are created here with their artifact
+location under the state directory; left to the training job, MLflow would put artifacts in ``./mlruns`` of
+whatever directory the job ran in. MLflow's usage telemetry is switched off: local mode makes no network call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import signal
+from typing import TYPE_CHECKING
+
+from pipelines.local.state import StateDir
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+__all__ = ["client", "ensure_experiment", "mlflow_ui_command"]
+
+
+def client(state: StateDir) -> MlflowClient:
+    """A client on the state directory's store, created and migrated on first use."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # else usage reports go to the network (offline here)
+    for noisy in ("alembic", "mlflow.store.db.utils"):  # creating the store logs every migration at INFO
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from mlflow import MlflowClient
+
+    # MLflow imports polars, which makes system calls restart after SIGINT: Ctrl-C during a job would then wait for
+    # the job's next line of output. Python's own behaviour (interrupt the call, raise KeyboardInterrupt) comes back.
+    with contextlib.suppress(ValueError, OSError):
+        signal.siginterrupt(signal.SIGINT, True)
+    state.root.mkdir(parents=True, exist_ok=True)
+    return MlflowClient(tracking_uri=state.tracking_uri, registry_uri=state.tracking_uri)
+
+
+def ensure_experiment(state: StateDir, name: str) -> str:
+    """The id of experiment ``name``, created with its artifacts under ``<state>/mlartifacts/`` when new."""
+    mlflow = client(state)
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    folder = state.mlflow_artifacts / (re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "experiment")
+    return mlflow.create_experiment(name, artifact_location=folder.as_uri())
+
+
+def mlflow_ui_command(state_dir: str | os.PathLike[str] | StateDir | None = None) -> str:
+    """The command that shows the local runs and registered models in the MLflow UI."""
+    return f"mlflow ui --backend-store-uri {StateDir.at(state_dir).tracking_uri}"
