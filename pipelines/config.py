@@ -123,7 +123,6 @@ class TrainingConfig(_Section):
     max_runtime_seconds: Annotated[int, Field(gt=0, le=28 * 24 * 3600)] = 24 * 3600
     max_wait_seconds: Annotated[int, Field(gt=0, le=28 * 24 * 3600)] = 48 * 3600
     volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 50
-    workers: Annotated[int, Field(ge=0)] = 8
     seed: int = 0
     mlflow_tracking_uri: str | None = Field(None, description="MLflow tracking URI or SageMaker MLflow server ARN.")
 
@@ -148,9 +147,10 @@ class ParameterDefaults(_Section):
     image_size: Annotated[int, Field(ge=32, le=4096, multiple_of=32)] = 640
     batch_size: Annotated[int, Field(ge=1, le=1024)] = 16
     patience: Annotated[int, Field(ge=0)] = 50
-    optimizer: Literal["auto", "SGD", "Adam", "AdamW", "NAdam", "RAdam", "RMSProp"] = "auto"
+    optimizer: Literal["auto", "SGD", "Adam", "AdamW", "NAdam", "RAdam", "RMSprop"] = "auto"
     learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.01
     warmup_epochs: Annotated[float, Field(ge=0)] = 3.0
+    data_loader_workers: Annotated[int, Field(ge=0, le=64)] = 8
     map_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
     model_approval_status: Literal[APPROVAL_STATUSES] = "PendingManualApproval"  # type: ignore[valid-type]
     deploy_staging: bool = False
@@ -181,6 +181,14 @@ class StagingConfig(_Section):
         return _instance_type(value)
 
 
+class LocalConfig(_Section):
+    """Local mode: where its state lives and the CPU-friendly parameter values ``run --local`` starts from."""
+
+    state_dir: str | None = Field(None, description="Default ./.yolo-pipeline (or $YOLO_PIPELINE_HOME).")
+    parameters: dict[str, str | bool | int | float] = Field(
+        default_factory=dict, description="Pipeline parameter values (by parameter name) applied before --param.")
+
+
 class PipelineConfig(_Section):
     """Everything the factory needs to build one pipeline definition."""
 
@@ -202,6 +210,7 @@ class PipelineConfig(_Section):
     cache: CacheSettings = CacheSettings()
     staging: StagingConfig = StagingConfig()
     parameters: ParameterDefaults = ParameterDefaults()
+    local: LocalConfig = LocalConfig()
 
     @field_validator("pipeline_name", "model_package_group_name", "base_job_prefix")
     @classmethod

@@ -64,7 +64,7 @@ def build_pipeline(config: PipelineConfig, session: PipelineSession | None = Non
         context, params, train_data=outputs["train"].S3Output.S3Uri, val_data=outputs["val"].S3Output.S3Uri,
         use_spot=config.training.use_spot, max_runtime_seconds=config.training.max_runtime_seconds,
         max_wait_seconds=config.training.max_wait_seconds, volume_size_gb=config.training.volume_size_gb,
-        workers=config.training.workers, seed=config.training.seed, environment=environment)
+        seed=config.training.seed, environment=environment)
     model_data = train.properties.ModelArtifacts.S3ModelArtifacts
     evaluate, report = build_evaluation_step(context, params, model_data=model_data,
                                              test_data=outputs["test"].S3Output.S3Uri)

@@ -37,6 +37,7 @@ class PipelineParameters:
     optimizer: ParameterString
     learning_rate: ParameterFloat
     warmup_epochs: ParameterFloat
+    data_loader_workers: ParameterInteger
     map_threshold: ParameterFloat
     model_approval_status: ParameterString
     deploy_staging: ParameterBoolean

@@ -28,7 +28,7 @@ METRIC_DEFINITIONS = {
 
 
 def build_training_step(context: StepContext, params: PipelineParameters, *, train_data, val_data, use_spot: bool,
-                        max_runtime_seconds: int, max_wait_seconds: int, volume_size_gb: int, workers: int, seed: int,
+                        max_runtime_seconds: int, max_wait_seconds: int, volume_size_gb: int, seed: int,
                         environment: dict[str, str] | None = None) -> TrainingStep:
     """The TrainYOLO training step on the ``train`` and ``val`` splits (S3 URIs or step properties)."""
     stopping = StoppingCondition(max_runtime_in_seconds=max_runtime_seconds,
@@ -64,7 +64,7 @@ def build_training_step(context: StepContext, params: PipelineParameters, *, tra
             "optimizer": params.optimizer,
             "lr0": params.learning_rate.to_string(),
             "warmup_epochs": params.warmup_epochs.to_string(),
-            "workers": str(workers),
+            "workers": params.data_loader_workers.to_string(),
             "seed": str(seed),
         },
         environment=dict(sorted((environment or {}).items())),

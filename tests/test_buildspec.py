@@ -21,7 +21,7 @@ def test_buildspec_calls_run_pipeline_with_valid_json():
         command = command.replace("${" + key + "}", value)
     words = shlex.split(command)
     assert words[0] == "run-pipeline"
-    options = dict(zip(words[1::2], words[2::2]))
+    options = dict(zip(words[1::2], words[2::2], strict=True))
     kwargs = json.loads(options["--kwargs"])
     assert kwargs["default_bucket"] == "b-1" and kwargs["pipeline_name"] == "p-yolo11"
     assert json.loads(options["--tags"])[0] == {"Key": "sagemaker:project-name", "Value": "p"}

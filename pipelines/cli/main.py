@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from pipelines import aws, remote
+from pipelines.cli import local_mode
 from pipelines.cli.common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -85,6 +86,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_executions(args: argparse.Namespace) -> int:
+    if args.local:
+        return local_mode.cmd_executions_local(args)
     config = load(args.config, args.sets)
     rows = remote.executions(aws.client("sagemaker"), config.pipeline_name, limit=args.limit)
     if args.json:
@@ -98,6 +101,8 @@ def cmd_executions(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    if args.local:
+        return local_mode.cmd_status_local(args)
     config = load(args.config, args.sets)
     described = remote.execution_status(aws.client("sagemaker"), config.pipeline_name, args.execution)
     if args.json:
@@ -110,6 +115,64 @@ def cmd_status(args: argparse.Namespace) -> int:
     for parameter in described["Parameters"]:
         print(f"parameter  {parameter['Name']}={parameter['Value']}")
     return EXIT_OK
+
+
+def _registry(args: argparse.Namespace):
+    from pipelines.registry import LocalModelRegistry, SageMakerRegistry
+
+    if args.local:
+        return LocalModelRegistry(args.state_dir)
+    return SageMakerRegistry(aws.client("sagemaker"), aws.client("s3"))
+
+
+def _version_row(v) -> str:
+    metrics = " ".join(f"{k}={v:.3f}" for k, v in v.metrics.items())
+    return f"{v.version:>4}  {v.approval_status:<22} {v.created_at[:19]:<20} {metrics}"
+
+
+def cmd_registry(args: argparse.Namespace) -> int:
+    from pipelines.registry import RegistryError, compare
+
+    config = load(args.config, args.sets)
+    group = args.group or config.model_package_group_name
+    registry = _registry(args)
+    try:
+        if args.action == "list":
+            versions = registry.list_versions(group)
+            if args.json:
+                print_json([v.__dict__ for v in versions])
+            else:
+                print("\n".join(_version_row(v) for v in versions) or f"no versions in {group}")
+        elif args.action == "show":
+            print_json(registry.get(group, _version(args.versions, 1)).__dict__)
+        elif args.action in ("approve", "reject"):
+            status = "Approved" if args.action == "approve" else "Rejected"
+            version = registry.set_approval(group, _version(args.versions, 1), status, args.note)
+            print(f"{group} version {version.version}: {version.approval_status}", file=sys.stderr)
+        else:
+            a, b = _version(args.versions, 2)
+            rows = compare(registry, group, a, b)
+            print(f"{'metric':<12} {'v' + str(a):>10} {'v' + str(b):>10} {'change':>10}")
+            for name, first, second in rows:
+                change = f"{second - first:+.3f}" if first is not None and second is not None else "n/a"
+                print(f"{name:<12} {_fmt(first):>10} {_fmt(second):>10} {change:>10}")
+    except RegistryError as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _version(values: list[str], count: int):
+    if len(values) != count:
+        raise UsageError(f"expected {count} version number(s), got {len(values)}")
+    try:
+        numbers = [int(v) for v in values]
+    except ValueError:
+        raise UsageError(f"version numbers are integers, got {' '.join(values)}") from None
+    return numbers[0] if count == 1 else numbers
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
@@ -125,6 +188,11 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
     path = generate(Path(args.out), fmt=args.format)
     print(path)
     return EXIT_OK
+
+
+def _local_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--local", action="store_true", help="local mode (this machine) instead of AWS")
+    parser.add_argument("--state-dir", help="local state directory (default ./.yolo-pipeline or $YOLO_PIPELINE_HOME)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,10 +226,42 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("executions", cmd_executions, "list the pipeline's executions, newest first")
     sub.add_argument("--limit", type=int, default=20)
     sub.add_argument("--json", action="store_true")
+    _local_options(sub)
 
     sub = command("status", cmd_status, "show one execution (default: the newest)")
-    sub.add_argument("execution", nargs="?", help="execution ARN")
+    sub.add_argument("execution", nargs="?", help="execution ARN (local: execution id)")
     sub.add_argument("--json", action="store_true")
+    _local_options(sub)
+
+    sub = command("run", local_mode.cmd_run, "run the pipeline definition end to end on this machine")
+    _local_options(sub)
+    sub.add_argument("--param", dest="params", action="append", default=[], metavar="NAME=VALUE",
+                     help="pipeline parameter over the config's local.parameters (repeatable)")
+    sub.add_argument("--no-cache", action="store_true", help="run every job even when the cache could serve it")
+    sub.add_argument("--verbose", action="store_true", help="also print every line the jobs print")
+    sub.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+
+    sub = command("registry", cmd_registry, "list, show, compare, approve or reject model versions")
+    sub.add_argument("action", choices=["list", "show", "approve", "reject", "compare"])
+    sub.add_argument("versions", nargs="*", help="version number(s): one for show/approve/reject, two for compare")
+    sub.add_argument("--group", help="model package group (default: the config's model_package_group_name)")
+    sub.add_argument("--note", help="approval description")
+    sub.add_argument("--json", action="store_true")
+    _local_options(sub)
+
+    sub = command("serve", local_mode.cmd_serve, "serve a model folder or model.tar.gz on this machine",
+                  config=False)
+    sub.add_argument("--model", required=True, help="model folder or model.tar.gz (best.onnx, model.json)")
+    sub.add_argument("--port", type=int, default=8080)
+
+    sub = command("endpoints", local_mode.cmd_endpoints_local, "list (or stop) the local endpoints", config=False)
+    _local_options(sub)
+    sub.add_argument("--stop", metavar="NAME", help="stop this local endpoint")
+
+    sub = command("invoke", local_mode.cmd_invoke, "send an image to an endpoint (local name or URL)", config=False)
+    sub.add_argument("endpoint", help="local endpoint name or http://host:port")
+    sub.add_argument("image", help="a .jpg or .png file")
+    sub.add_argument("--state-dir", help="local state directory (default ./.yolo-pipeline or $YOLO_PIPELINE_HOME)")
 
     sub = command("graph", cmd_graph, "print the pipeline's DAG")
     sub.add_argument("--format", choices=["mermaid"], default="mermaid")
