@@ -10,7 +10,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
+from pipelines.config import APPROVAL_STATUSES
+
+__all__ = ["APPROVAL_STATUSES", "LocalModelRegistry", "ModelRegistry", "ModelVersionSummary", "RegistryError",
+           "SageMakerRegistry", "compare", "headline_metrics"]
+
 HEADLINE_METRICS = ("mAP50_95", "mAP50", "precision", "recall")
 
 
@@ -43,11 +47,12 @@ def check_status(status: str) -> str:
     return status
 
 
-def headline(evaluation: dict[str, Any] | None) -> dict[str, float]:
-    """The headline metrics of an evaluation.json document."""
+def headline_metrics(evaluation: dict[str, Any] | None) -> dict[str, float]:
+    """``{"mAP50_95": 0.41, "mAP50": ...}`` from evaluation.json's ``object_detection_metrics`` (per-class left out)."""
     section = (evaluation or {}).get("object_detection_metrics", {})
-    return {name: float(section[name]["value"]) for name in HEADLINE_METRICS
-            if isinstance(section.get(name), dict) and isinstance(section[name].get("value"), (int, float))}
+    return {name: float(item["value"]) for name, item in section.items()
+            if isinstance(item, dict) and isinstance(item.get("value"), (int, float))
+            and not isinstance(item.get("value"), bool)}
 
 
 def compare(registry: ModelRegistry, group: str, a: int, b: int) -> list[tuple[str, float | None, float | None]]:
@@ -86,7 +91,7 @@ class SageMakerRegistry:
             group=group, version=int(described["ModelPackageVersion"]),
             approval_status=described.get("ModelApprovalStatus") or "PendingManualApproval",
             created_at=str(described.get("CreationTime", "")), arn=described["ModelPackageArn"],
-            metrics=headline(self._read_json(statistics.get("S3Uri"))),
+            metrics=headline_metrics(self._read_json(statistics.get("S3Uri"))),
             details={"image": described["InferenceSpecification"]["Containers"][0].get("Image"),
                      "model_data_url": described["InferenceSpecification"]["Containers"][0].get("ModelDataUrl"),
                      **(described.get("CustomerMetadataProperties") or {})},

@@ -24,6 +24,7 @@ from pipelines.local import tracking
 from pipelines.local.errors import LocalModeError
 from pipelines.local.naming import arn
 from pipelines.local.state import StateDir
+from pipelines.registry import APPROVAL_STATUSES, headline_metrics
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -31,20 +32,11 @@ if TYPE_CHECKING:
 
 __all__ = ["APPROVAL_STATUSES", "Comparison", "LocalRegistry", "ModelVersion", "headline_metrics"]
 
-APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
 APPROVED_ALIAS = "approved"
 METRIC_TAG = "metric."
 TRAINING_JOB_TAG = "sagemaker.training_job_name"  # set by the training image on its MLflow run
 MODEL_FILE = "model.tar.gz"
 EVALUATION_FILE = "evaluation.json"
-
-
-def headline_metrics(evaluation: dict[str, Any] | None) -> dict[str, float]:
-    """``{"mAP50_95": 0.41, "mAP50": ...}`` from evaluation.json's ``object_detection_metrics`` (per-class left out)."""
-    section = (evaluation or {}).get("object_detection_metrics", {})
-    return {name: float(item["value"]) for name, item in section.items()
-            if isinstance(item, dict) and isinstance(item.get("value"), (int, float))
-            and not isinstance(item.get("value"), bool)}
 
 
 @dataclass(frozen=True)
