@@ -18,6 +18,7 @@ $(STAMP): setup.py
 lint: install
 	$(BIN)/ruff check pipelines steps containers tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy pipelines steps containers
 
 ## The default test run: everything but the Docker image test (run that with `make container-test`).
 test: lint

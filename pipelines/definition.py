@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 _BOOLEANS = {"true": True, "false": False}
 
@@ -89,7 +89,9 @@ def _typed(name: str, kind: str, value: Any) -> Any:
     allowed = _PYTHON_TYPES[kind]
     if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
         raise ParameterError(f"parameter {name} is {kind}: {value!r} ({type(value).__name__}) is not allowed")
-    return float(value) if kind == "Float" else value
+    if kind == "Float":
+        return float(cast(float, value))  # an int or a float, checked above
+    return value
 
 
 def iter_steps(steps: list[dict[str, Any]], parent: str | None = None,

@@ -152,7 +152,8 @@ def _write_ground_truth(out_dir: Path, scenes: list[tuple[str, list[Box]]]) -> N
 
 def _write_coco(out_dir: Path, scenes: list[tuple[str, list[Box]]]) -> None:
     """COCO detection JSON; category ids start at 1 as in COCO itself."""
-    images, annotations = [], []
+    images: list[dict] = []
+    annotations: list[dict] = []
     for image_id, (name, boxes) in enumerate(scenes, start=1):
         images.append({"id": image_id, "file_name": name, "width": IMAGE_SIZE, "height": IMAGE_SIZE})
         for c, x, y, w, h in boxes:

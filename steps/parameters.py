@@ -47,7 +47,7 @@ class PipelineParameters:
         """Create every parameter with its default value (keyword names as the attributes)."""
         made = {}
         for item in fields(cls):
-            kind, cast = _KINDS[item.type]
+            kind, cast = _KINDS[str(item.type)]  # a string: annotations are postponed
             made[item.name] = kind(name=_camel(item.name), default_value=cast(defaults[item.name]))
         return cls(**made)
 

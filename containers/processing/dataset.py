@@ -24,6 +24,18 @@ class Item:
     boxes: list[Box] = field(default_factory=list)
     problem: str | None = None
 
+    @property
+    def image_path(self) -> Path:
+        """The image file of a valid item; :func:`load_item` sets it whenever ``problem`` is None."""
+        assert self.path is not None, f"{self.name}: a rejected item has no image file"
+        return self.path
+
+    @property
+    def image(self) -> ImageInfo:
+        """The decoded image's facts of a valid item; :func:`load_item` sets them whenever ``problem`` is None."""
+        assert self.info is not None, f"{self.name}: a rejected item has no image info"
+        return self.info
+
 
 @dataclass
 class RawDataset:

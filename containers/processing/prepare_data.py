@@ -13,6 +13,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 
@@ -30,7 +31,7 @@ MAX_REASONS_IN_MESSAGE = 3
 class _Parser(argparse.ArgumentParser):
     """Bad arguments fail the job like bad data: with a reason SageMaker shows, not only an exit status."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise JobFailure(f"invalid arguments: {message}")
 
 
@@ -63,7 +64,7 @@ def main(argv: list[str]) -> None:
     dataset = readers.read(raw, args.input_format, args.label_attribute)
     class_names = _class_list(dataset, args.class_names)
     kept, duplicates = deduplicate([item for item in dataset.items if item.problem is None])
-    splits = {item.name: split_of(item.info.sha256, args.train_ratio, args.val_ratio) for item in kept}
+    splits = {item.name: split_of(item.image.sha256, args.train_ratio, args.val_ratio) for item in kept}
     arguments = {"train_ratio": args.train_ratio, "val_ratio": args.val_ratio,
                  "test_ratio": round(1 - args.train_ratio - args.val_ratio, 6),
                  "max_invalid_fraction": args.max_invalid_fraction}
@@ -143,7 +144,7 @@ def _write_item(split_dir: Path, item: Item, stem: str, class_names: list[str]) 
     ids = {name: index for index, name in enumerate(class_names)}
     for sub in ("images", "labels"):
         (split_dir / sub).mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(item.path, split_dir / "images" / f"{stem}{item.info.suffix}")
+    shutil.copyfile(item.image_path, split_dir / "images" / f"{stem}{item.image.suffix}")
     lines = [box.yolo_line(ids[box.class_name]) + "\n" for box in item.boxes]
     (split_dir / "labels" / f"{stem}.txt").write_text("".join(lines))
 

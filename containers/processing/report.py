@@ -46,9 +46,9 @@ def build_report(*, input_format: str, class_names: list[str], arguments: dict[s
 def _size_stats(kept: list[Item]) -> dict:
     if not kept:
         return {}
-    widths, heights = [item.info.width for item in kept], [item.info.height for item in kept]
+    widths, heights = [item.image.width for item in kept], [item.image.height for item in kept]
     return {
         "width": {"min": min(widths), "max": max(widths), "mean": round(mean(widths), 2)},
         "height": {"min": min(heights), "max": max(heights), "mean": round(mean(heights), 2)},
-        "formats": dict(sorted(Counter(item.info.format for item in kept).items())),
+        "formats": dict(sorted(Counter(item.image.format for item in kept).items())),
     }

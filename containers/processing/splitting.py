@@ -26,7 +26,7 @@ def deduplicate(items: list[Item]) -> tuple[list[Item], list[Duplicate]]:
     """Keep one item per image content (the first by name); report the others."""
     groups: dict[str, list[Item]] = defaultdict(list)
     for item in sorted(items, key=lambda i: i.name):
-        groups[item.info.sha256].append(item)
+        groups[item.image.sha256].append(item)
     kept = [group[0] for group in groups.values()]
     duplicates = [Duplicate(sha, group[0].name, tuple(i.name for i in group[1:]),
                             all(sorted_boxes(i) == sorted_boxes(group[0]) for i in group[1:]))
@@ -50,6 +50,6 @@ def output_names(items: list[Item]) -> dict[str, str]:
     """Item name -> file stem in the output: the source stem, plus a hash prefix where two sources share a stem."""
     by_stem: dict[str, list[Item]] = defaultdict(list)
     for item in items:
-        by_stem[item.path.stem.lower()].append(item)
-    return {item.name: item.path.stem if len(group) == 1 else f"{item.path.stem}_{item.info.sha256[:10]}"
+        by_stem[item.image_path.stem.lower()].append(item)
+    return {item.name: item.image_path.stem if len(group) == 1 else f"{item.image_path.stem}_{item.image.sha256[:10]}"
             for group in by_stem.values() for item in group}

@@ -77,7 +77,9 @@ def _train(hyperparameters: Hyperparameters, identity: dict[str, object], train:
         final = run_dir / FINAL_METRICS
         if not final.is_file():
             raise JobFailure(f"training ended without validating best.pt (no {final}); see the log above")
-        args = model.trainer.args  # a resumed run's come from its checkpoint
+        trainer = model.trainer
+        assert trainer is not None, "YOLO.train sets model.trainer before it returns"
+        args = trainer.args  # a resumed run's come from its checkpoint
         card = write_model_dir(run_dir, contract.model_dir(), variant=variant, class_names=train.names,
                                imgsz=args.imgsz, epochs=args.epochs,
                                metrics=json.loads(final.read_text()), hyperparameters=settings)

@@ -78,7 +78,7 @@ def create_endpoint(arguments: Mapping[str, Any], state: StateDir, *, execution_
     endpoint = start_endpoint(state, name, container["ModelDataUrl"], image=image,
                               environment={k: render(v) for k, v in container.get("Environment", {}).items()},
                               execution_id=execution_id, config_name=config["EndpointConfigName"])
-    metadata = {"Endpoint": {"Arn": arn("endpoint", name), "Url": endpoint.url, "Pid": endpoint.pid,
+    metadata: dict[str, object] = {"Endpoint": {"Arn": arn("endpoint", name), "Url": endpoint.url, "Pid": endpoint.pid,
                              "Log": endpoint.log_path}}
     if config.get("DataCaptureConfig", {}).get("EnableCapture"):
         metadata["DataCapture"] = "not captured in local mode"

@@ -249,7 +249,7 @@ class LocalRegistry:
             approval_status=tags.get("ModelApprovalStatus", "PendingManualApproval"),
             metrics=metrics,
             created_at=created.isoformat(timespec="seconds").replace("+00:00", "Z"),
-            model_path=_local_path(version.source) / MODEL_FILE,
+            model_path=_local_path(version.source or "") / MODEL_FILE,
             run_id=version.run_id,
             tags=tags,
         )

@@ -35,8 +35,9 @@ def read(raw: Path) -> RawDataset:
         raise JobFailure(f"expected one COCO JSON in {raw}, found {len(found)}: {', '.join(p.name for p in found)}")
     document = json.loads(found[0].read_text())
     where = found[0].name
-    categories = _categories(document["categories"], where)
-    names = check_class_names(list(categories.values()), f"{where} categories")
+    declared = _categories(document["categories"], where)
+    names = check_class_names(list(declared.values()), f"{where} categories")
+    categories = dict(zip(declared, names, strict=True))  # the same ids, their names now checked to be strings
     images: dict[object, dict] = {}
     for image in document["images"]:
         if not isinstance(image, dict) or "id" not in image or not isinstance(image.get("file_name"), str):
@@ -69,9 +70,9 @@ def _looks_like_coco(path: Path) -> bool:
     return isinstance(document, dict) and all(isinstance(document.get(key), list) for key in REQUIRED_KEYS)
 
 
-def _categories(categories: list, where: str) -> dict[int, str]:
-    """Category id -> name, ordered by id."""
-    result: dict[int, str] = {}
+def _categories(categories: list, where: str) -> dict[int, object]:
+    """Category id -> name as declared (not yet checked), ordered by id."""
+    result: dict[int, object] = {}
     for category in categories:
         if not isinstance(category, dict) or not isinstance(category.get("id"), int):
             raise JobFailure(f"{where}: every category needs an integer 'id' and a 'name', got {category!r}")
@@ -96,12 +97,13 @@ def _parse(annotations: list[dict], image: dict, categories: dict[int, str], whe
         if not (isinstance(bbox, list) and len(bbox) == 4
                 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)):
             raise LabelError(f"{label}: bbox must be [x, y, width, height] in pixels, got {bbox!r}")
+        left, top, width, height = bbox
         category = annotation.get("category_id")
         if category not in categories:
             raise LabelError(f"{label}: category_id {category!r} is not in categories "
                              f"(ids {', '.join(map(str, categories))})")
         try:
-            boxes.append(pixel_box(categories[category], *bbox, info.width, info.height))
+            boxes.append(pixel_box(categories[category], left, top, width, height, info.width, info.height))
         except LabelError as exc:
             raise LabelError(f"{label}: {exc}") from None
     return boxes

@@ -123,16 +123,17 @@ def _parse(label: object, where: str, class_map: dict[int, str], info: ImageInfo
     for index, annotation in enumerate(label["annotations"]):
         try:
             class_id = annotation["class_id"]
-            coords = [annotation[key] for key in ("left", "top", "width", "height")]
+            left, top, width, height = (annotation[key] for key in ("left", "top", "width", "height"))
         except (KeyError, TypeError):
             raise LabelError(f"{where} annotation {index}: needs class_id, left, top, width and height") from None
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (class_id, *coords)):
+        values = (class_id, left, top, width, height)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             raise LabelError(f"{where} annotation {index}: class_id and box values must be numbers")
         if class_id not in class_map:
             raise LabelError(f"{where} annotation {index}: class id {class_id} is not in the class-map "
                              f"(ids {', '.join(map(str, sorted(class_map)))})")
         try:
-            boxes.append(pixel_box(class_map[class_id], *coords, info.width, info.height))
+            boxes.append(pixel_box(class_map[class_id], left, top, width, height, info.width, info.height))
         except LabelError as exc:
             raise LabelError(f"{where} annotation {index}: {exc}") from None
     return boxes
