@@ -156,3 +156,25 @@ def test_a_run_below_the_threshold_ends_in_the_fail_step_and_registers_nothing(p
     assert record.failure_reason == f"QualityGateFailed: {message}"
     assert [v.version for v in LocalRegistry(pipeline["state"]).list_versions(GROUP)] == [2, 1]
     assert [r.status for r in list_executions(pipeline["state"])] == ["Failed", "Succeeded", "Succeeded"]
+
+
+def test_the_cli_runs_the_same_definition_and_summarizes(pipeline, below_threshold, capsys):
+    """`yolo-pipeline run --local` compiles the same definition (so its jobs come from the cache), then reports the
+    gate, the registered version and one real detection from the endpoint."""
+    from pipelines.cli.main import main
+
+    state = ["--state-dir", str(pipeline["state"].root)]
+    assert main(["run", "--local", *state, "--param", f"InputDataUri={INPUT_URI}", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["status"] == "Succeeded"
+    assert {s["name"]: s["cache_hit"] for s in summary["steps"] if s["name"] in JOBS} == dict.fromkeys(JOBS, True)
+    assert summary["quality_gate"]["Outcome"] == "True"
+    assert summary["registered"]["version"] == 3 and summary["registered"]["approval_status"] == \
+        "PendingManualApproval"
+    detection = summary["endpoint"]["example"]["first"]
+    assert detection["class_name"] in CLASS_NAMES and 0 < detection["confidence"] <= 1
+
+    assert main(["run", *state]) == 2
+    assert "`run` executes locally: add --local" in capsys.readouterr().err
+    assert main(["status", "--local", *state]) == 0
+    assert f"execution  {summary['execution_id']}" in capsys.readouterr().out

@@ -174,3 +174,30 @@ def test_no_credentials_is_one_line(moto_server):
     proc = run_cli(moto_server, "executions", env=env)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("error: no AWS credentials found")
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    ("AccessDeniedException", "AWS CreatePipeline failed: AccessDeniedException: no (the caller's IAM policy"),
+    ("ThrottlingException", "AWS CreatePipeline failed: ThrottlingException: no (throttled by AWS: retry"),
+])
+def test_aws_refusals_are_one_line(code, expected, capsys, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from pipelines import remote
+
+    def refuse(*args, **kwargs):
+        raise ClientError({"Error": {"Code": code, "Message": "no"}}, "CreatePipeline")
+
+    monkeypatch.setattr(remote, "upsert", refuse)
+    monkeypatch.setattr("pipelines.aws.client", lambda *a, **k: None)
+    assert main(["upsert", "--role-arn", ROLE, *REGISTRY]) == 1
+    assert capsys.readouterr().err.strip().startswith(f"error: {expected}")
+
+
+def test_sample_data_command(tmp_path, capsys):
+    assert main(["sample-data", "--out", str(tmp_path / "coco"), "--format", "coco"]) == 0
+    assert (tmp_path / "coco" / "annotations.json").is_file()
+    with pytest.raises(SystemExit) as usage:  # argparse: exit 2 with the allowed choices
+        main(["sample-data", "--out", str(tmp_path / "x"), "--format", "voc"])
+    assert usage.value.code == 2
+    assert "invalid choice: 'voc'" in capsys.readouterr().err
