@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from pipelines.cli.common import EXIT_CHECK_FAILED, EXIT_OK, UsageError, definition_json, load, print_json
+from pipelines.cli.common import EXIT_CHECK_FAILED, EXIT_OK, UsageError, load, print_json
 from pipelines.config import PipelineConfig
 
 SAMPLE_IMAGE_CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
@@ -45,11 +45,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if not args.local:
         raise UsageError("`run` executes locally: add --local (to run on SageMaker: `yolo-pipeline upsert` + `start`)")
+    from pipelines.compiled import compiled_definition
+    from pipelines.local import StateDir
+
     config = load(args.config, args.sets)
-    definition = definition_json(config)
+    state_dir = _state_dir(args, config)
+    definition = compiled_definition(config, StateDir.at(state_dir).root / "definitions")
     local_defaults = [f"{name}={value}" for name, value in config.local.parameters.items()]
     parameters = {**parse_parameters(definition, local_defaults), **parse_parameters(definition, args.params)}
-    state_dir = _state_dir(args, config)
     seeded = _seed_sample_data(config, parameters, state_dir)
     if seeded:
         print(f"input: wrote the sample dataset to {seeded}", file=sys.stderr)
