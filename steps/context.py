@@ -6,7 +6,7 @@ configuration is loaded (the ``steps`` layer never imports ``pipelines``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.mlops.workflow.retry import (
@@ -43,7 +43,6 @@ class StepContext:
     cache_enabled: bool = True
     cache_expire_after: str = "P30D"
     tags: tuple[tuple[str, str], ...] = ()
-    environment: tuple[tuple[str, str], ...] = field(default=())
 
     def s3_uri(self, *parts: str) -> str:
         return "/".join([self.s3_root.rstrip("/"), *parts])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -14,8 +13,6 @@ from pipelines.definition import ParameterError
 from pipelines.remote import PipelineNotFound
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
-
-log = logging.getLogger("yolo_pipeline")
 
 
 class UsageError(ValueError):
