@@ -8,9 +8,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from pipelines.aws.pipeline_service import PipelineNotFound
 from pipelines.config import ConfigError, PipelineConfig, load_config, parse_assignments
 from pipelines.definition import ParameterError
-from pipelines.remote import PipelineNotFound
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -10,7 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines import aws, remote
+from pipelines import aws
+from pipelines.aws import pipeline_service
 from pipelines.cli import local_mode
 from pipelines.cli.common import (
     EXIT_CHECK_FAILED,
@@ -48,7 +49,7 @@ def cmd_upsert(args: argparse.Namespace) -> int:
                          "(or IMAGE_REGISTRY), e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com")
     from pipelines.factory import project_tags
 
-    arn, created = remote.upsert(aws.client("sagemaker"), name=config.pipeline_name,
+    arn, created = pipeline_service.upsert(aws.client("sagemaker"), name=config.pipeline_name,
                                  definition=definition_json(config), role_arn=config.role_arn,
                                  description=args.description, tags={**config.tags, **project_tags(config)})
     print(f"{'Created' if created else 'Updated'} pipeline {config.pipeline_name}", file=sys.stderr)
@@ -62,10 +63,11 @@ def cmd_start(args: argparse.Namespace) -> int:
     config = load(args.config, args.sets)
     parameters = parse_parameters(definition_json(config), args.params)
     client = aws.client("sagemaker")
-    execution = remote.start(client, name=config.pipeline_name, parameters=parameters, display_name=args.display_name)
+    execution = pipeline_service.start(client, name=config.pipeline_name, parameters=parameters,
+                                       display_name=args.display_name)
     print(execution)
     if args.wait:
-        status = remote.wait(client, execution, poll_seconds=args.poll)
+        status = pipeline_service.wait(client, execution, poll_seconds=args.poll)
         print(f"Execution {status}", file=sys.stderr)
         return EXIT_OK if status == "Succeeded" else EXIT_CHECK_FAILED
     return EXIT_OK
@@ -75,7 +77,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from pipelines.diff import diff_definitions
 
     config = load(args.config, args.sets)
-    deployed = remote.describe_pipeline(aws.client("sagemaker"), config.pipeline_name)["PipelineDefinition"]
+    deployed = pipeline_service.describe_pipeline(aws.client("sagemaker"), config.pipeline_name)["PipelineDefinition"]
     lines = diff_definitions(deployed, definition_json(config))
     if not lines:
         print(f"pipeline {config.pipeline_name} is up to date", file=sys.stderr)
@@ -89,7 +91,7 @@ def cmd_executions(args: argparse.Namespace) -> int:
     if args.local:
         return local_mode.cmd_executions_local(args)
     config = load(args.config, args.sets)
-    rows = remote.executions(aws.client("sagemaker"), config.pipeline_name, limit=args.limit)
+    rows = pipeline_service.executions(aws.client("sagemaker"), config.pipeline_name, limit=args.limit)
     if args.json:
         print_json(rows)
         return EXIT_OK
@@ -104,7 +106,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.local:
         return local_mode.cmd_status_local(args)
     config = load(args.config, args.sets)
-    described = remote.execution_status(aws.client("sagemaker"), config.pipeline_name, args.execution)
+    described = pipeline_service.execution_status(aws.client("sagemaker"), config.pipeline_name, args.execution)
     if args.json:
         print_json({k: v for k, v in described.items() if k != "ResponseMetadata"})
         return EXIT_OK
@@ -118,10 +120,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _registry(args: argparse.Namespace):
-    from pipelines.registry import LocalModelRegistry, SageMakerRegistry
-
     if args.local:
+        from pipelines.local.registry import LocalModelRegistry
+
         return LocalModelRegistry(args.state_dir)
+    from pipelines.aws.model_registry import SageMakerRegistry
+
     return SageMakerRegistry(aws.client("sagemaker"), aws.client("s3"))
 
 

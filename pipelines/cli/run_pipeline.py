@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from pipelines import aws, remote
+from pipelines import aws
+from pipelines.aws import pipeline_service
 from pipelines.cli.common import EXIT_CHECK_FAILED, EXIT_OK, UsageError, cli_errors
 from pipelines.cli.get_pipeline_definition import get_pipeline_from_module, parse_kwargs
 
@@ -40,13 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     kwargs.setdefault("role", args.role_arn)
     pipeline = get_pipeline_from_module(args.module_name, kwargs)
     client = aws.client("sagemaker")
-    arn, created = remote.upsert(client, name=pipeline.name, definition=pipeline.definition(), role_arn=args.role_arn,
-                                 description=args.description, tags=parse_tags(args.tags))
+    arn, created = pipeline_service.upsert(client, name=pipeline.name, definition=pipeline.definition(),
+                                           role_arn=args.role_arn, description=args.description,
+                                           tags=parse_tags(args.tags))
     print(f"{'Created' if created else 'Updated'} pipeline {arn}", file=sys.stderr)
-    execution = remote.start(client, name=pipeline.name, parameters={})
+    execution = pipeline_service.start(client, name=pipeline.name, parameters={})
     print(execution)
     if args.wait:
-        status = remote.wait(client, execution)
+        status = pipeline_service.wait(client, execution)
         print(f"Execution {status}", file=sys.stderr)
         return EXIT_OK if status == "Succeeded" else EXIT_CHECK_FAILED
     return EXIT_OK

@@ -24,13 +24,13 @@ from pipelines.local import tracking
 from pipelines.local.errors import LocalModeError
 from pipelines.local.naming import arn
 from pipelines.local.state import StateDir
-from pipelines.registry import APPROVAL_STATUSES, headline_metrics
+from pipelines.registry import APPROVAL_STATUSES, ModelVersionSummary, RegistryError, headline_metrics
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 
-__all__ = ["APPROVAL_STATUSES", "Comparison", "LocalRegistry", "ModelVersion", "headline_metrics"]
+__all__ = ["APPROVAL_STATUSES", "Comparison", "LocalModelRegistry", "LocalRegistry", "ModelVersion", "headline_metrics"]
 
 APPROVED_ALIAS = "approved"
 METRIC_TAG = "metric."
@@ -273,3 +273,33 @@ def _local_path(uri: str) -> Path:
 
 def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+class LocalModelRegistry:
+    """Local mode's MLflow registry behind the same interface."""
+
+    def __init__(self, state_dir: str | None = None):
+        self.local = LocalRegistry(state_dir)
+
+    def list_versions(self, group: str) -> list[ModelVersionSummary]:
+        return [self._summary(v) for v in self._call(self.local.list_versions, group)]
+
+    def get(self, group: str, version: int) -> ModelVersionSummary:
+        return self._summary(self._call(self.local.get, group, version))
+
+    def set_approval(self, group: str, version: int, status: str, note: str | None = None) -> ModelVersionSummary:
+        return self._summary(self._call(self.local.set_approval, group, version, status))
+
+    @staticmethod
+    def _call(function, *args):
+        try:
+            return function(*args)
+        except LocalModeError as exc:
+            raise RegistryError(str(exc)) from None
+
+    @staticmethod
+    def _summary(version) -> ModelVersionSummary:
+        return ModelVersionSummary(group=version.group, version=version.version,
+                                   approval_status=version.approval_status, created_at=version.created_at,
+                                   arn=version.arn, metrics=dict(version.metrics),
+                                   details={"model": str(version.model_path), **version.tags})

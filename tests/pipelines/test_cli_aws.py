@@ -183,7 +183,7 @@ def test_no_credentials_is_one_line(moto_server):
 def test_aws_refusals_are_one_line(code, expected, capsys, monkeypatch):
     from botocore.exceptions import ClientError
 
-    from pipelines import remote
+    from pipelines.aws import pipeline_service as remote
 
     def refuse(*args, **kwargs):
         raise ClientError({"Error": {"Code": code, "Message": "no"}}, "CreatePipeline")
