@@ -19,10 +19,12 @@ ONNX_OPSET = 18
 
 
 def write_model_dir(run_dir: Path, model_dir: Path, *, variant: str, class_names: list[str], imgsz: int,
-                    epochs: int, metrics: Mapping[str, float], hyperparameters: Mapping[str, object]) -> dict:
+                    epochs: int, metrics: Mapping[str, float], hyperparameters: Mapping[str, object],
+                    initialisation: Mapping[str, object]) -> dict:
     """Copy the run's best.pt, export it to ONNX beside it, write model.json; return model.json's content.
 
-    The ONNX graph takes ``images`` [1, 3, imgsz, imgsz], float 0-1 RGB (letterboxed), and returns the raw head
+    ``initialisation`` says where training started (``containers.training.weights.Start.describe``). The ONNX graph
+    takes ``images`` [1, 3, imgsz, imgsz], float 0-1 RGB (letterboxed), and returns the raw head
     [1, 4 + classes, anchors] (boxes as centre x, y, width, height in input pixels; no NMS inside). Static shapes:
     the endpoint sends one image at a time, and slimming a dynamic graph takes several times longer.
     """
@@ -46,6 +48,7 @@ def write_model_dir(run_dir: Path, model_dir: Path, *, variant: str, class_names
         "weights": best.name,
         "onnx": {"file": Path(onnx).name, "opset": ONNX_OPSET, "dynamic": False, "nms": False},
         "hyperparameters": dict(hyperparameters),
+        "initialisation": dict(initialisation),
         "ultralytics_version": __version__,
     }
     (model_dir / MODEL_CARD).write_text(json.dumps(card, indent=2) + "\n")

@@ -1,8 +1,9 @@
-"""EvaluateYOLO: score TrainYOLO's model on the held-out test split and write evaluation.json.
+"""EvaluateYOLO: score TrainYOLO's model on the held-out test split and write evaluation.json, with plots beside it.
 
-The pipeline reads evaluation.json as a PropertyFile with static JsonGet paths (CheckQuality's condition, the model
+The pipeline reads evaluation.json as a PropertyFile with static JsonGet paths (CheckQuality's conditions, the model
 package's metrics), so its shape is fixed: evaluation.schema.json beside this file. With a baseline (the approved
-model's evaluation.json) it also records the baseline's values and the deltas, so that a regression is visible.
+model version's model.tar.gz) the same job scores it on the same test split with the same settings, and records its
+values and the deltas, so that the quality gate can refuse a regression (champion/challenger).
 """
 
 from __future__ import annotations
@@ -10,15 +11,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tarfile
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from containers.common import contract
 from containers.common.contract import JobFailure
 from containers.training.datasets import Split, dataset_view, read_split
+from containers.training.plots import EVALUATION_PLOTS, collect
+from containers.training.tracking import Tracker
+from containers.training.weights import extract_model_archive, load_model
 
 __all__ = ["HEADLINE", "main"]
+
+MODEL_ARCHIVE = "model.tar.gz"
+REPORT = "evaluation.json"
+PLOTS = "plots"  # beside evaluation.json: plots/confusion_matrix.png, plots/baseline_confusion_matrix.png, ...
+EVALUATION_ARTIFACTS = "evaluation"  # the training run's MLflow artifact folder for evaluation.json and the plots
 
 # evaluation.json's metric names (JsonGet paths avoid '-') and DetMetrics' attribute for each.
 HEADLINE = {"mAP50_95": "map", "mAP50": "map50", "precision": "mp", "recall": "mr"}
@@ -33,43 +42,74 @@ def main(argv: list[str]) -> None:
     parser = _Parser(prog="python3 -m containers.training.evaluate")
     parser.add_argument("--conf", type=float, default=0.001, help="confidence threshold (mAP needs a low one)")
     parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold")
+    parser.add_argument("--plots", action=argparse.BooleanOptionalAction, default=True,
+                        help="write the confusion matrix and PR curve beside evaluation.json (default: on)")
     args = parser.parse_args(argv)
     for name in ("conf", "iou"):
         if not 0.0 < getattr(args, name) <= 1.0:
             parser.error(f"argument --{name}: {getattr(args, name)} is not in (0, 1]")
-    archive = contract.processing_dir("model", "model.tar.gz")
+    archive = contract.processing_dir("model", MODEL_ARCHIVE)
     if not archive.is_file():
         raise JobFailure(f"no model archive at {archive}: expected TrainYOLO's model.tar.gz (best.pt, model.json)")
     test = read_split("the test split", contract.processing_dir("test"))
-    baseline = _baseline(contract.processing_dir("baseline", "evaluation.json"))
+    baseline_archive = _baseline_archive(contract.processing_dir("baseline"))
+    out = contract.processing_dir("evaluation")
 
     from containers.common.ultralytics_env import configure_offline
 
     configure_offline(contract.output_dir() / "ultralytics")
     with tempfile.TemporaryDirectory(prefix="yolo-eval-") as workdir:
-        evaluation = _evaluate(archive, test, Path(workdir), args.conf, args.iou)
-    evaluation["baseline"] = _compare(evaluation, baseline) if baseline else None
-    out = contract.processing_dir("evaluation", "evaluation.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(evaluation, indent=2) + "\n")
+        candidate = _score(archive, "model", test, Path(workdir), args)
+        plots = collect(candidate.plots_dir, EVALUATION_PLOTS, out / PLOTS)
+        baseline = None
+        if baseline_archive:
+            baseline = _score(baseline_archive, "baseline", test, Path(workdir), args)
+            plots += collect(baseline.plots_dir, EVALUATION_PLOTS, out / PLOTS, prefix="baseline_")
+    evaluation = {
+        "object_detection_metrics": candidate.metrics,
+        "baseline": _compare(candidate, baseline),
+        "dataset": candidate.dataset,
+        "model": candidate.model,
+        "settings": {"imgsz": candidate.imgsz, "conf": args.conf, "iou": args.iou},
+        "plots": [path.relative_to(out).as_posix() for path in plots],
+    }
+    report = out / REPORT
+    report.write_text(json.dumps(evaluation, indent=2) + "\n")
     headline = {name: evaluation["object_detection_metrics"][name]["value"] for name in HEADLINE}
-    print(f"Evaluation written to {out}: {json.dumps(headline)}")
+    print(f"Evaluation written to {report}: {json.dumps(headline)}")
+    if baseline:
+        deltas = {name: evaluation["baseline"][name]["delta"] for name in HEADLINE}
+        print(f"Against the baseline {baseline_archive}: deltas {json.dumps(deltas)}")
+    _track(candidate.model.get("training_job_name"), [report, *plots])
 
 
-def _evaluate(archive: Path, test: Split, workdir: Path, conf: float, iou: float) -> dict:
-    from ultralytics import YOLO
+@dataclass(frozen=True)
+class _Scored:
+    """One model's results on the test split."""
 
-    model_dir = _extract(archive, workdir / "model")
-    model = YOLO(model_dir / "best.pt")
+    metrics: dict  # evaluation.json's object_detection_metrics
+    dataset: dict
+    model: dict  # provenance from model.json
+    imgsz: int
+    plots_dir: Path
+
+
+def _score(archive: Path, role: str, test: Split, workdir: Path, args: argparse.Namespace) -> _Scored:
+    """Validate the archive's best.pt on the test split; ``role`` names it in messages and folders."""
+    model_dir = extract_model_archive(archive, workdir / role, f"input '{role}'")
+    model = load_model(model_dir / "best.pt")
     names = [model.names[i] for i in sorted(model.names)]
     if names != test.names:
-        raise JobFailure(f"the model's classes {names} differ from the test split's {test.names}: evaluate on "
-                         "data prepared with the same classes")
-    data = dataset_view({"val": test}, names, workdir / "data")
+        hint = " (the approved baseline predates a change of classes: start without a baseline)" \
+            if role == "baseline" else ""
+        raise JobFailure(f"the {role}'s classes {names} differ from the test split's {test.names}: evaluate on "
+                         f"data prepared with the same classes{hint}")
+    data = dataset_view({"val": test}, names, workdir / f"{role}-data")
     seen: list[int] = []
     model.add_callback("on_val_end", lambda validator: seen.append(int(validator.seen)))
-    metrics = model.val(data=str(data), split="val", imgsz=model.overrides.get("imgsz", 640), conf=conf, iou=iou,
-                        plots=False, verbose=False, project=str(workdir), name="val")
+    imgsz = int(model.overrides.get("imgsz", 640))
+    metrics = model.val(data=str(data), split="val", imgsz=imgsz, conf=args.conf, iou=args.iou, plots=args.plots,
+                        verbose=False, project=str(workdir), name=f"{role}-val", exist_ok=True)
     box = metrics.box
     per_class = {
         names[c]: {"mAP50": float(box.ap50[i]), "mAP50_95": float(box.ap[i]), "precision": float(box.p[i]),
@@ -78,55 +118,56 @@ def _evaluate(archive: Path, test: Split, workdir: Path, conf: float, iou: float
     }
     card_path = model_dir / "model.json"
     card = json.loads(card_path.read_text()) if card_path.is_file() else {}
-    return {
-        "object_detection_metrics": {
-            **{name: {"value": float(getattr(box, attribute))} for name, attribute in HEADLINE.items()},
-            "per_class": per_class,
-        },
-        "baseline": None,
-        "dataset": {"images": seen[-1], "instances": int(metrics.nt_per_class.sum()), "classes": names},
-        "model": {key: card.get(key) for key in ("variant", "training_job_name", "git_sha")},
-        "settings": {"imgsz": int(model.overrides.get("imgsz", 640)), "conf": conf, "iou": iou},
-    }
+    return _Scored(
+        metrics={**{name: {"value": float(getattr(box, attribute))} for name, attribute in HEADLINE.items()},
+                 "per_class": per_class},
+        dataset={"images": seen[-1], "instances": int(metrics.nt_per_class.sum()), "classes": names},
+        model={key: card.get(key) for key in ("variant", "training_job_name", "git_sha")},
+        imgsz=imgsz,
+        plots_dir=Path(metrics.save_dir),
+    )
 
 
-def _extract(archive: Path, target: Path) -> Path:
-    """Unpack model.tar.gz (best.pt etc. at its root, as SageMaker makes it); paths leaving ``target`` are refused.
+def _baseline_archive(folder: Path) -> Path | None:
+    """The optional baseline input: the approved version's model.tar.gz, or None when the folder is empty or absent.
 
     Raises:
-        JobFailure: the archive is unreadable or has no best.pt at its root.
+        JobFailure: the folder holds files but no model.tar.gz.
     """
-    try:
-        with tarfile.open(archive) as tar:
-            tar.extractall(target, filter="data")
-    except (tarfile.TarError, OSError) as exc:
-        raise JobFailure(f"cannot unpack {archive}: {exc}") from exc
-    if not (target / "best.pt").is_file():
-        found = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
-        raise JobFailure(f"{archive} has no best.pt at its root (found: {', '.join(found) or 'nothing'})")
-    return target
-
-
-def _baseline(path: Path) -> dict[str, float] | None:
-    """The headline values of a previous evaluation.json, or None when there is none.
-
-    Raises:
-        JobFailure: the file is there but is not an evaluation.json.
-    """
-    if not path.is_file():
+    if not folder.is_dir():
         return None
-    try:
-        metrics = json.loads(path.read_text())["object_detection_metrics"]
-        return {name: float(metrics[name]["value"]) for name in HEADLINE}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise JobFailure(f"baseline {path} is not an evaluation.json (needs object_detection_metrics.<metric>.value "
-                         f"for {', '.join(HEADLINE)}): {type(exc).__name__}: {exc}") from None
+    archive = folder / MODEL_ARCHIVE
+    if archive.is_file():
+        return archive
+    found = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    if found:
+        raise JobFailure(f"the baseline input {folder} holds {', '.join(found)} but no {MODEL_ARCHIVE}: give it the "
+                         "approved model version's model data (ModelDataUrl)")
+    return None
 
 
-def _compare(evaluation: dict, baseline: dict[str, float]) -> dict:
-    """Per headline metric: the baseline's value and this model's delta (positive: better than the baseline)."""
-    current = evaluation["object_detection_metrics"]
-    return {name: {"value": value, "delta": current[name]["value"] - value} for name, value in baseline.items()}
+def _compare(candidate: _Scored, baseline: _Scored | None) -> dict:
+    """evaluation.json's ``baseline``: always there, so that the gate's JsonGet paths are static.
+
+    With a baseline: per headline metric, its value and delta = candidate - baseline (positive: better), plus its
+    per-class values and provenance. Without one: ``present`` is false, every value is 0.0 and every delta null, so
+    that the regression rule ``mAP50_95 >= baseline.mAP50_95.value - tolerance`` holds (tolerance >= 0).
+    """
+    if baseline is None:
+        return {"present": False, **{name: {"value": 0.0, "delta": None} for name in HEADLINE}}
+    comparison: dict[str, object] = {"present": True}
+    for name in HEADLINE:
+        value = baseline.metrics[name]["value"]
+        comparison[name] = {"value": value, "delta": candidate.metrics[name]["value"] - value}
+    return {**comparison, "per_class": baseline.metrics["per_class"], "model": baseline.model,
+            "imgsz": baseline.imgsz}
+
+
+def _track(training_job_name: str | None, files: list[Path]) -> None:
+    """Add evaluation.json and the plots to the training job's MLflow run (when tracking is on and the run is found)."""
+    tracker = Tracker.find(training_job_name) if training_job_name else None
+    if tracker:
+        tracker.log_files(files, EVALUATION_ARTIFACTS)
 
 
 if __name__ == "__main__":

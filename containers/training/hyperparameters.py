@@ -36,6 +36,8 @@ class Hyperparameters:
     seed: int = 0
     nbs: int | None = None  # nominal batch size for gradient accumulation; None: the same as batch
     device: str | None = None  # None: every visible GPU, else the CPU
+    plots: bool = True  # ultralytics' plots (training curves, confusion matrix, PR/F1 curves, val batches)
+    weights_uri: str | None = None  # where the weights channel comes from (provenance only; None: no weights)
     model_variant_given: bool = False  # whether model_variant was set (a weights channel must then agree with it)
 
     @property
@@ -94,6 +96,23 @@ def _device(text: str) -> str:
 
 _device.__doc__ = "cpu, cuda, cuda:N, or GPU indices such as 0 or 0,1"
 
+
+def _boolean(text: str) -> bool:
+    return {"true": True, "false": False}[text.strip().lower()]
+
+
+_boolean.__doc__ = "true or false"
+
+
+def _optional_uri(text: str) -> str | None:
+    value = text.strip()
+    if any(character.isspace() for character in value):
+        raise ValueError
+    return value or None
+
+
+_optional_uri.__doc__ = "a URI without spaces, or empty (no weights)"
+
 _CONVERTERS: dict[str, Callable[[str], object]] = {
     "model_variant": _one_of(VARIANTS),
     "epochs": _integer(1),
@@ -107,6 +126,8 @@ _CONVERTERS: dict[str, Callable[[str], object]] = {
     "seed": _integer(0),
     "nbs": _integer(1),
     "device": _device,
+    "plots": _boolean,
+    "weights_uri": _optional_uri,
 }
 
 

@@ -19,6 +19,8 @@ from containers.common.contract import JobFailure
 __all__ = ["DEFAULT_EXPERIMENT", "Tracker"]
 
 DEFAULT_EXPERIMENT = "yolo11-training"
+PLOTS = "plots"  # the run's artifact folder of Ultralytics' plots
+JOB_TAG = "sagemaker.training_job_name"
 
 
 class Tracker:
@@ -60,6 +62,36 @@ class Tracker:
         run_id_file.write_text(run.info.run_id)
         return cls(run.info.run_id)
 
+    @classmethod
+    def find(cls, training_job_name: str) -> Tracker | None:
+        """The run a training job opened (by its ``sagemaker.training_job_name`` tag); None when tracking is off or
+        there is no such run. A later job (EvaluateYOLO) adds its artifacts to it; a tracking error is a warning."""
+        if not os.environ.get("MLFLOW_TRACKING_URI"):
+            return None
+        os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+        from mlflow import MlflowClient
+
+        client = MlflowClient()
+        try:
+            experiments = [e.experiment_id for e in client.search_experiments()]
+            runs = client.search_runs(experiments, f"tags.`{JOB_TAG}` = '{training_job_name}'", max_results=1) \
+                if experiments else []
+        except Exception as exc:
+            print(f"WARNING: MLflow run of training job {training_job_name} not looked up: {exc}", file=sys.stderr)
+            return None
+        return cls(runs[0].info.run_id) if runs else None
+
+    def log_files(self, paths: Iterable[Path], folder: str | None = None) -> None:
+        """Upload files into the run's artifacts (into ``folder`` when given); an error is a warning."""
+        from mlflow import MlflowClient
+
+        client = MlflowClient()
+        try:
+            for path in paths:
+                client.log_artifact(self.run_id, str(path), folder)
+        except Exception as exc:
+            print(f"WARNING: MLflow artifacts not logged to run {self.run_id}: {exc}", file=sys.stderr)
+
     def log_metrics(self, values: Mapping[str, float], step: int) -> None:
         from mlflow import MlflowClient
         from mlflow.entities import Metric
@@ -70,18 +102,17 @@ class Tracker:
         except Exception as exc:
             print(f"WARNING: MLflow metrics of step {step} not logged: {exc}", file=sys.stderr)
 
-    def finish(self, artifacts: Iterable[Path], succeeded: bool) -> None:
-        """Upload the artifacts (files) and close the run as FINISHED or FAILED.
+    def finish(self, artifacts: Iterable[Path], succeeded: bool, plots: Iterable[Path] = ()) -> None:
+        """Upload the artifacts (files; ``plots`` into ``plots/``) and close the run as FINISHED or FAILED.
 
         A tracking error here is a warning: the model is in /opt/ml/model by now (or the job's own error is what
         must be reported).
         """
         from mlflow import MlflowClient
 
-        client = MlflowClient()
+        self.log_files(artifacts)
+        self.log_files(plots, PLOTS)
         try:
-            for path in artifacts:
-                client.log_artifact(self.run_id, str(path))
-            client.set_terminated(self.run_id, status="FINISHED" if succeeded else "FAILED")
+            MlflowClient().set_terminated(self.run_id, status="FINISHED" if succeeded else "FAILED")
         except Exception as exc:
             print(f"WARNING: MLflow run {self.run_id} not closed: {exc}", file=sys.stderr)

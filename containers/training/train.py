@@ -19,10 +19,13 @@ from containers.training import checkpoints
 from containers.training.datasets import Split, dataset_view, read_split
 from containers.training.devices import Placement, place
 from containers.training.hyperparameters import Hyperparameters, parse
+from containers.training.tracking import JOB_TAG, Tracker
+from containers.training.weights import Start, load_model, starting_point
 
 __all__ = ["main"]
 
 FINAL_METRICS = "final_metrics.json"  # in the run folder, written by the final validation's callback
+PLOTS = "plots"  # under /opt/ml/output/data (SageMaker uploads it as output.tar.gz) and in the MLflow run
 
 
 def main(argv: list[str]) -> None:
@@ -35,36 +38,34 @@ def main(argv: list[str]) -> None:
     val = read_split("channel 'val'", contract.channel_dir("val"))
     if val.names != train.names:
         raise JobFailure(f"channels 'train' and 'val' disagree on the class names: {train.names} vs {val.names}")
-    weights = _weights_file()
-
-    from containers.common.ultralytics_env import configure_offline
-
-    configure_offline(contract.output_dir() / "ultralytics")
-    placement = place(hyperparameters.device, hyperparameters.batch)
     with tempfile.TemporaryDirectory(prefix="yolo-data-") as workdir:
-        _train(hyperparameters, checkpoints.job_identity(raw), train, val, weights, placement, Path(workdir))
+        start = starting_point(hyperparameters.model_variant, hyperparameters.model_variant_given,
+                               hyperparameters.weights_uri, Path(workdir))
+        from containers.common.ultralytics_env import configure_offline
+
+        configure_offline(contract.output_dir() / "ultralytics")
+        placement = place(hyperparameters.device, hyperparameters.batch)
+        _train(hyperparameters, checkpoints.job_identity(raw), train, val, start, placement, Path(workdir))
 
 
 def _train(hyperparameters: Hyperparameters, identity: dict[str, object], train: Split, val: Split,
-           weights: Path | None, placement: Placement, workdir: Path) -> None:
-    from ultralytics import YOLO
-
+           start: Start, placement: Placement, workdir: Path) -> None:
     from containers.training.artifacts import write_model_dir
     from containers.training.callbacks import EpochReporter
-    from containers.training.tracking import Tracker
+    from containers.training.plots import TRAINING_PLOTS, collect
 
-    data = dataset_view({"train": train, "val": val}, train.names, workdir)
+    data = dataset_view({"train": train, "val": val}, train.names, workdir / "data")
     run_dir, last = checkpoints.run_dir(), checkpoints.last_checkpoint()
     resume = checkpoints.resumable(last, identity)
     if resume:
         print(f"Resuming the interrupted run in {run_dir}", flush=True)
-        model = YOLO(last)
-        variant = _variant(model)
+        model = load_model(last)
     else:
         checkpoints.clear()
         checkpoints.claim(identity)
-        model, variant = _initial_model(hyperparameters, weights)
-    settings = _settings(hyperparameters, placement, variant, weights)
+        model = load_model(start.checkpoint) if start.checkpoint else _from_yaml(start.variant)
+    print(start.sentence(), flush=True)
+    settings = _settings(hyperparameters, placement, start)
     tracker = Tracker.open(settings, _tags(), contract.checkpoint_dir() / "mlflow_run_id", resume)
     succeeded = False
     try:
@@ -80,15 +81,16 @@ def _train(hyperparameters: Hyperparameters, identity: dict[str, object], train:
         trainer = model.trainer
         assert trainer is not None, "YOLO.train sets model.trainer before it returns"
         args = trainer.args  # a resumed run's come from its checkpoint
-        card = write_model_dir(run_dir, contract.model_dir(), variant=variant, class_names=train.names,
-                               imgsz=args.imgsz, epochs=args.epochs,
-                               metrics=json.loads(final.read_text()), hyperparameters=settings)
+        card = write_model_dir(run_dir, contract.model_dir(), variant=start.variant, class_names=train.names,
+                               imgsz=args.imgsz, epochs=args.epochs, metrics=json.loads(final.read_text()),
+                               hyperparameters=settings, initialisation=start.describe())
         print(f"Model written to {contract.model_dir()}: {json.dumps(card['metrics'])}", flush=True)
         succeeded = True
     finally:
+        plots = collect(run_dir, TRAINING_PLOTS, contract.output_data_dir() / PLOTS)
         if tracker:
             model_files = sorted(contract.model_dir().glob("*")) if succeeded else []
-            tracker.finish([*model_files, *sorted(run_dir.glob("*.csv"))], succeeded)
+            tracker.finish([*model_files, *sorted(run_dir.glob("*.csv"))], succeeded, plots=plots)
 
 
 def _train_arguments(hyperparameters: Hyperparameters, placement: Placement) -> dict[str, object]:
@@ -106,63 +108,31 @@ def _train_arguments(hyperparameters: Hyperparameters, placement: Placement) -> 
         "seed": hyperparameters.seed,
         "device": placement.device,
         "amp": placement.amp,
-        "plots": False,
+        "plots": hyperparameters.plots,  # offline: ultralytics_env gives ultralytics its font
     }
 
 
-def _initial_model(hyperparameters: Hyperparameters, weights: Path | None):
-    """YOLO11 from its YAML (random weights: nothing is downloaded), or the weights channel's checkpoint."""
+def _from_yaml(variant: str):
+    """YOLO11 from its YAML: random weights, nothing downloaded."""
     from ultralytics import YOLO
 
-    if weights is None:
-        return YOLO(f"{hyperparameters.model_variant}.yaml"), hyperparameters.model_variant
-    try:
-        model = YOLO(weights)
-    except Exception as exc:
-        raise JobFailure(f"channel 'weights': {weights.name} is not an ultralytics checkpoint: {exc}") from exc
-    variant = _variant(model)
-    if hyperparameters.model_variant_given and variant != hyperparameters.model_variant:
-        raise JobFailure(f"channel 'weights' holds a {variant} model but hyperparameter model_variant="
-                         f"{hyperparameters.model_variant!r}: set model_variant={variant} or leave it unset")
-    return model, variant
+    return YOLO(f"{variant}.yaml")
 
 
-def _variant(model) -> str:
-    """'yolo11s' for a model built from (or trained from) yolo11s.yaml."""
-    return Path(model.model.yaml.get("yaml_file", "unknown")).stem
-
-
-def _settings(hyperparameters: Hyperparameters, placement: Placement, variant: str,
-              weights: Path | None) -> dict[str, object]:
+def _settings(hyperparameters: Hyperparameters, placement: Placement, start: Start) -> dict[str, object]:
     """The resolved settings of this job, as MLflow params and in model.json."""
-    arguments = {key: value for key, value in _train_arguments(hyperparameters, placement).items() if key != "plots"}
-    return {"model_variant": variant, **arguments, "weights": weights.name if weights else None}
+    arguments = _train_arguments(hyperparameters, placement)
+    return {"model_variant": start.variant, **arguments, "initialisation": start.kind, "weights": start.source,
+            "weights_sha256": start.sha256}
 
 
 def _tags() -> dict[str, str]:
     tags = {"mlflow.runName": os.environ.get("TRAINING_JOB_NAME") or "TrainYOLO"}
     if os.environ.get("TRAINING_JOB_NAME"):
-        tags["sagemaker.training_job_name"] = os.environ["TRAINING_JOB_NAME"]
+        tags[JOB_TAG] = os.environ["TRAINING_JOB_NAME"]
     if os.environ.get("GIT_SHA"):
         tags["mlflow.source.git.commit"] = os.environ["GIT_SHA"]
     return tags
-
-
-def _weights_file() -> Path | None:
-    """The optional ``weights`` channel: exactly one ``*.pt`` to start from.
-
-    Raises:
-        JobFailure: the channel is there but holds no ``*.pt`` file, or several.
-    """
-    channel = contract.channel_dir("weights")
-    if not channel.is_dir():
-        return None
-    found = sorted(channel.rglob("*.pt"))
-    if len(found) != 1:
-        names = ", ".join(str(f.relative_to(channel)) for f in found) or "none"
-        raise JobFailure(f"channel 'weights' must hold exactly one *.pt checkpoint, found {len(found)} ({names}) "
-                         f"in {channel}")
-    return found[0]
 
 
 def _check_single_node() -> None:

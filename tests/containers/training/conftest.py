@@ -6,14 +6,16 @@ DNS lookup in the job's process is written to a log and refused. A job that made
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.containers.conftest import REPO, TINY_TRAINING, place_tree, write_training_config
+from tests.containers.conftest import REPO, TINY_TRAINING, place_tree, run_entrypoint, write_training_config
 
 METRICS_LINE = re.compile(r"^\[metrics\] epoch=(\d+) precision=([0-9.]+) recall=([0-9.]+) "
                           r"mAP50=([0-9.]+) mAP50-95=([0-9.]+)$")
@@ -88,5 +90,31 @@ def quick(**overrides: str) -> dict[str, str]:
     return {**TINY_TRAINING, **overrides}
 
 
+SHORT_EPOCHS = "2"  # the from-YAML model below and the fine-tuning test train this many epochs
+
+
+@pytest.fixture(scope="session")
+def weak_model(prepared_splits, tmp_path_factory) -> Path:
+    """/opt/ml/model of a TrainYOLO job trained from the YAML for only SHORT_EPOCHS epochs: a worse model than
+    ``trained_model`` (a baseline to beat, and what fine-tuning is measured against)."""
+    opt_ml = training_job(tmp_path_factory.mktemp("train-weak") / "opt_ml", prepared_splits,
+                          quick(epochs=SHORT_EPOCHS))
+    result = run_entrypoint("containers.training.train", ["train"], opt_ml)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return opt_ml / "model"
+
+
 def model_card(model_dir: Path) -> dict:
     return json.loads((model_dir / "model.json").read_text())
+
+
+def model_archive(model_dir, target, card_changes=None):
+    """A model.tar.gz as SageMaker makes it from TrainYOLO's /opt/ml/model (model.json optionally edited)."""
+    card = {**json.loads((model_dir / "model.json").read_text()), **(card_changes or {})}
+    with tarfile.open(target, "w:gz") as tar:
+        tar.add(model_dir / "best.pt", arcname="best.pt")
+        info = tarfile.TarInfo("model.json")
+        data = json.dumps(card).encode()
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return target

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import shutil
 import signal
@@ -12,11 +13,13 @@ import sys
 import onnxruntime as ort
 import pytest
 
+from containers.training.plots import TRAINING_PLOTS
 from pipelines.sample_data import CLASS_NAMES
 from tests.containers.conftest import REPO, run_entrypoint
-from tests.containers.training.conftest import metric_lines, model_card, quick, training_job
+from tests.containers.training.conftest import SHORT_EPOCHS, metric_lines, model_card, quick, training_job
 
 TRAIN = "containers.training.train"
+WEIGHTS_URI = "s3://artifacts/yolo11-detection/weights/yolo11n/0123456789ab/yolo11n.pt"
 
 
 @pytest.mark.slow
@@ -28,9 +31,41 @@ def test_trained_model_learns_and_is_packaged(trained_model):
     assert card["names"] == list(CLASS_NAMES)
     assert (card["variant"], card["imgsz"], card["epochs"], card["epochs_completed"]) == ("yolo11n", 128, 12, 12)
     assert card["hyperparameters"]["nbs"] == 4  # defaults to batch: the sample data is too small for nbs=64
+    assert card["initialisation"] == {"kind": "yaml", "variant": "yolo11n", "source": None, "sha256": None}
     session = ort.InferenceSession(str(trained_model / "best.onnx"), providers=["CPUExecutionProvider"])
     assert session.get_inputs()[0].name == "images"
     assert session.get_outputs()[0].shape[1] == 4 + len(CLASS_NAMES)
+    plots = trained_model.parent / "output" / "data" / "plots"
+    assert sorted(p.name for p in plots.iterdir()) == sorted(TRAINING_PLOTS[:-2])  # the sample val set: one batch
+    assert all(p.stat().st_size > 10_000 for p in plots.iterdir())  # drawn, with the font (offline)
+
+
+@pytest.mark.slow
+def test_fine_tuning_from_a_checkpoint_beats_training_from_the_yaml(prepared_splits, trained_model, weak_model,
+                                                                    tmp_path, network_guard, mlflow_store):
+    """The same few epochs from the weights of an earlier training reach a higher mAP50-95 than from the YAML; the
+    start and the weights' source are in the log, model.json and the MLflow run."""
+    uri, client = mlflow_store
+    opt_ml = training_job(tmp_path / "opt_ml", prepared_splits, quick(epochs=SHORT_EPOCHS, weights_uri=WEIGHTS_URI))
+    (opt_ml / "input" / "data" / "weights").mkdir()
+    shutil.copyfile(trained_model / "best.pt", opt_ml / "input" / "data" / "weights" / "yolo11n.pt")
+    result = run_entrypoint(TRAIN, ["train"], opt_ml, env={**network_guard.env, "MLFLOW_TRACKING_URI": uri,
+                                                           "MLFLOW_EXPERIMENT_NAME": "yolo-test"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert network_guard.attempts() == ""
+    digest = hashlib.sha256((trained_model / "best.pt").read_bytes()).hexdigest()
+    assert f"Training yolo11n from pretrained weights {WEIGHTS_URI} (sha256 {digest})" in result.stdout
+    tuned, scratch = model_card(opt_ml / "model"), model_card(weak_model)
+    assert scratch["initialisation"]["kind"] == "yaml" and scratch["epochs_completed"] == tuned["epochs_completed"]
+    assert tuned["metrics"]["mAP50-95"] > scratch["metrics"]["mAP50-95"] + 0.05, (tuned["metrics"],
+                                                                                   scratch["metrics"])
+    assert tuned["initialisation"] == {"kind": "pretrained", "variant": "yolo11n", "source": WEIGHTS_URI,
+                                       "sha256": digest}
+    [run] = client.search_runs([client.get_experiment_by_name("yolo-test").experiment_id])
+    assert {k: run.data.params[k] for k in ("initialisation", "weights", "weights_sha256")} == {
+        "initialisation": "pretrained", "weights": WEIGHTS_URI, "weights_sha256": digest}
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "plots")} >= {"plots/results.png",
+                                                                                   "plots/confusion_matrix.png"}
 
 
 @pytest.mark.parametrize(("hyperparameters", "message"), [
@@ -81,18 +116,33 @@ def test_weights_channel_needs_exactly_one_checkpoint(prepared_splits, trained_m
         shutil.copyfile(trained_model / "best.pt", weights / name)
     result = run_entrypoint(TRAIN, ["train"], opt_ml)
     assert result.returncode == 1
-    assert result.failure == (f"channel 'weights' must hold exactly one *.pt checkpoint, found 2 (a.pt, b.pt) "
-                              f"in {weights}")
+    assert result.failure == (f"channel 'weights' must hold exactly one *.pt checkpoint or model.tar.gz, found 2 "
+                              f"(a.pt, b.pt) in {weights}")
 
 
-def test_weights_of_another_variant_fail(prepared_splits, trained_model, tmp_path):
-    opt_ml = training_job(tmp_path / "opt_ml", prepared_splits, quick(model_variant="yolo11s"))
-    (opt_ml / "input" / "data" / "weights").mkdir()
-    shutil.copyfile(trained_model / "best.pt", opt_ml / "input" / "data" / "weights" / "start.pt")
+@pytest.mark.parametrize(("case", "message"), [
+    ("wrong-variant", "channel 'weights' holds a yolo11n model but hyperparameter model_variant='yolo11s': "
+                      "set model_variant=yolo11n or leave it unset"),
+    ("not-a-checkpoint", "channel 'weights': start.pt is not an Ultralytics checkpoint of a YOLO detection model: "
+                         "start.pt is not a torch checkpoint (not a zip file"),
+    ("missing-uri", f"hyperparameter weights_uri='{WEIGHTS_URI}' names weights, but channel 'weights' has no *.pt "
+                    "or model.tar.gz at {root}/input/data/weights"),
+])
+def test_bad_weights_fail_before_training(prepared_splits, trained_model, tmp_path, case, message):
+    opt_ml = training_job(tmp_path / "opt_ml", prepared_splits,
+                          quick(model_variant="yolo11s" if case == "wrong-variant" else "yolo11n",
+                                weights_uri=WEIGHTS_URI))
+    if case != "missing-uri":
+        (opt_ml / "input" / "data" / "weights").mkdir()
+        start = opt_ml / "input" / "data" / "weights" / "start.pt"
+        if case == "wrong-variant":
+            shutil.copyfile(trained_model / "best.pt", start)
+        else:
+            start.write_text("<html>AccessDenied</html>")
     result = run_entrypoint(TRAIN, ["train"], opt_ml)
     assert result.returncode == 1
-    assert result.failure == ("channel 'weights' holds a yolo11n model but hyperparameter model_variant='yolo11s': "
-                              "set model_variant=yolo11n or leave it unset")
+    assert result.failure.startswith(message.format(root=opt_ml)), result.failure
+    assert not (opt_ml / "checkpoints").exists(), "nothing may start before the weights are checked"
 
 
 @pytest.fixture
