@@ -23,6 +23,22 @@ class SageMakerRegistry:
             summaries.extend(page["ModelPackageSummaryList"])
         return [self.get(group, s["ModelPackageVersion"]) for s in summaries]
 
+    def latest(self, group: str, approval_status: str) -> ModelVersionSummary | None:
+        """The newest version with that approval status (by CreationTime, across pages), or None.
+
+        ListModelPackages filters by ModelApprovalStatus and sorts server-side
+        (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ListModelPackages.html), so the first
+        summary of the first non-empty page is the newest; later pages are not fetched.
+        """
+        check_status(approval_status)
+        self._require_group(group)
+        for page in self.sagemaker.get_paginator("list_model_packages").paginate(
+                ModelPackageGroupName=group, ModelApprovalStatus=approval_status, SortBy="CreationTime",
+                SortOrder="Descending"):
+            if page["ModelPackageSummaryList"]:
+                return self.get(group, page["ModelPackageSummaryList"][0]["ModelPackageVersion"])
+        return None
+
     def get(self, group: str, version: int) -> ModelVersionSummary:
         arn = self._arn(group, version)
         try:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipelines import aws
 from pipelines.aws import pipeline_service
-from pipelines.cli import local_mode
+from pipelines.cli import local_mode, weights
 from pipelines.cli.common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -266,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("endpoint", help="local endpoint name or http://host:port")
     sub.add_argument("image", help="a .jpg or .png file")
     sub.add_argument("--state-dir", help="local state directory (default ./.yolo-pipeline or $YOLO_PIPELINE_HOME)")
+
+    weights.add_parser(command)
 
     sub = command("graph", cmd_graph, "print the pipeline's DAG")
     sub.add_argument("--format", choices=["mermaid"], default="mermaid")

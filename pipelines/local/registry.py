@@ -287,6 +287,10 @@ class LocalModelRegistry:
     def get(self, group: str, version: int) -> ModelVersionSummary:
         return self._summary(self._call(self.local.get, group, version))
 
+    def latest(self, group: str, approval_status: str) -> ModelVersionSummary | None:
+        found = self._call(self.local.latest, group, approval_status)
+        return self._summary(found) if found else None
+
     def set_approval(self, group: str, version: int, status: str, note: str | None = None) -> ModelVersionSummary:
         return self._summary(self._call(self.local.set_approval, group, version, status))
 
