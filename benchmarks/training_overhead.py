@@ -111,7 +111,8 @@ def main() -> None:
     args = parser.parse_args()
     hyperparameters = {"model_variant": "yolo11n", "epochs": str(args.epochs), "imgsz": str(args.imgsz),
                        "batch": str(args.batch), "optimizer": "AdamW", "lr0": "0.004", "warmup_epochs": "1",
-                       "patience": "50", "workers": "0", "seed": "0", "device": "cpu"}
+                       "patience": "50", "workers": "0", "seed": "0", "device": "cpu",
+                       "plots": "false"}  # as bare's plots=False (their cost: benchmarks/plots_cost.py)
     with tempfile.TemporaryDirectory(prefix="training-overhead-") as tmp:
         work = Path(tmp)
         configure_offline(work / "ultralytics")  # the same offline set-up for both sides (and for PrepareData)

@@ -31,9 +31,17 @@ def test_optimizer_names_are_matched_case_insensitively(given, expected):
     assert parse({"optimizer": given}).optimizer == expected
 
 
+def test_weights_uri_and_plots_hyperparameters():
+    parsed = parse({"weights_uri": " s3://b/weights/yolo11n/0123/yolo11n.pt ", "plots": "False"})
+    assert (parsed.weights_uri, parsed.plots) == ("s3://b/weights/yolo11n/0123/yolo11n.pt", False)
+    assert parse({"weights_uri": ""}).weights_uri is None  # the pipeline's empty parameter: train from the YAML
+    assert parse({}).plots is True
+
+
 @pytest.mark.parametrize(("key", "value"), [("epochs", "0"), ("batch", "1.5"), ("lr0", "0"), ("lr0", "nan"),
                                             ("warmup_epochs", "-1"), ("patience", "-1"), ("optimizer", "Lion"),
-                                            ("device", "cuda:x"), ("nbs", "")])
+                                            ("device", "cuda:x"), ("nbs", ""), ("plots", "yes"),
+                                            ("weights_uri", "s3://b/my weights.pt")])
 def test_out_of_range_values_name_key_and_value(key, value):
     with pytest.raises(JobFailure, match=f"^hyperparameter {key}={value!r} is invalid: expected "):
         parse({key: value})
