@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from pipelines.config import APPROVAL_STATUSES
 
 __all__ = ["APPROVAL_STATUSES", "ModelRegistry", "ModelVersionSummary", "RegistryError", "compare",
-           "headline_metrics"]
+           "evaluation_details", "headline_metrics"]
 
 HEADLINE_METRICS = ("mAP50_95", "mAP50", "precision", "recall")
 
@@ -55,6 +55,24 @@ def headline_metrics(evaluation: dict[str, Any] | None) -> dict[str, float]:
     return {name: float(item["value"]) for name, item in section.items()
             if isinstance(item, dict) and isinstance(item.get("value"), (int, float))
             and not isinstance(item.get("value"), bool)}
+
+
+def evaluation_details(evaluation: dict[str, Any] | None, folder: str) -> dict[str, Any]:
+    """What a version's evaluation.json adds to ``registry show``: the baseline it was compared with and its plots.
+
+    ``baseline`` is None when the version was evaluated without one (no approved version then), else the baseline
+    model's provenance and, per headline metric, the baseline's value and the delta (this version - baseline).
+    ``plots`` are the plot files beside evaluation.json, under ``folder`` (an S3 prefix or a local folder).
+    """
+    if not evaluation:
+        return {}
+    recorded = evaluation.get("baseline")
+    baseline = None
+    if isinstance(recorded, dict) and recorded.get("present"):
+        baseline = {"model": recorded.get("model"),
+                    **{name: recorded[name] for name in HEADLINE_METRICS if isinstance(recorded.get(name), dict)}}
+    plots = [f"{folder.rstrip('/')}/{plot}" for plot in evaluation.get("plots") or [] if isinstance(plot, str)]
+    return {"baseline": baseline, "plots": plots}
 
 
 def compare(registry: ModelRegistry, group: str, a: int, b: int) -> list[tuple[str, float | None, float | None]]:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipelines.registry import ModelVersionSummary, RegistryError, check_status, headline_metrics
+from pipelines.registry import (
+    ModelVersionSummary,
+    RegistryError,
+    check_status,
+    evaluation_details,
+    headline_metrics,
+)
 
 
 class SageMakerRegistry:
@@ -49,14 +55,16 @@ class SageMakerRegistry:
                 raise RegistryError(f"model package group {group!r} has no version {version}") from None
             raise
         statistics = ((described.get("ModelMetrics") or {}).get("ModelQuality") or {}).get("Statistics") or {}
+        evaluation = self._read_json(statistics.get("S3Uri"))
         return ModelVersionSummary(
             group=group, version=int(described["ModelPackageVersion"]),
             approval_status=described.get("ModelApprovalStatus") or "PendingManualApproval",
             created_at=str(described.get("CreationTime", "")), arn=described["ModelPackageArn"],
-            metrics=headline_metrics(self._read_json(statistics.get("S3Uri"))),
+            metrics=headline_metrics(evaluation),
             details={"image": described["InferenceSpecification"]["Containers"][0].get("Image"),
                      "model_data_url": described["InferenceSpecification"]["Containers"][0].get("ModelDataUrl"),
-                     **(described.get("CustomerMetadataProperties") or {})},
+                     **(described.get("CustomerMetadataProperties") or {}),
+                     **evaluation_details(evaluation, str(statistics.get("S3Uri", "")).rsplit("/", 1)[0])},
         )
 
     def set_approval(self, group: str, version: int, status: str, note: str | None = None) -> ModelVersionSummary:

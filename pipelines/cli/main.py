@@ -160,9 +160,24 @@ def cmd_registry(args: argparse.Namespace) -> int:
             for name, first, second in rows:
                 change = f"{second - first:+.3f}" if first is not None and second is not None else "n/a"
                 print(f"{name:<12} {_fmt(first):>10} {_fmt(second):>10} {change:>10}")
+            for number in (a, b):
+                print(_baseline_line(registry.get(group, number)))
     except RegistryError as exc:
         raise UsageError(str(exc)) from None
     return EXIT_OK
+
+
+def _baseline_line(version) -> str:
+    """What the version's evaluation recorded about the approved baseline it was scored against."""
+    if "baseline" not in version.details:
+        return f"v{version.version}: no evaluation.json recorded"
+    baseline = version.details["baseline"]
+    if baseline is None:
+        return f"v{version.version}: evaluated without a baseline (no approved version then)"
+    source = (baseline.get("model") or {}).get("training_job_name") or "the approved version"
+    values = ", ".join(f"{name} {item['value']:.3f} ({item['delta']:+.3f})" for name, item in baseline.items()
+                       if name != "model")
+    return f"v{version.version}: evaluated against the baseline {source}: {values}"
 
 
 def _fmt(value: float | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pipelines.local.errors import StepFailure
@@ -29,6 +30,7 @@ def register_model(arguments: Mapping[str, Any], *, registry: LocalRegistry, sto
         raise StepFailure(f"ModelDataUrl {model_url} is a folder; a model package needs a model.tar.gz")
     statistics = arguments.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri")
     evaluation = store.read_json(statistics) if statistics else None
+    plots = _plots(evaluation, store.path(statistics).parent) if statistics else {}
     status = arguments.get("ModelApprovalStatus") or "PendingManualApproval"
     version = registry.register(
         group, model_file,
@@ -39,7 +41,19 @@ def register_model(arguments: Mapping[str, Any], *, registry: LocalRegistry, sto
         image=container.get("Image"),
         training_job_name=training_job_name,
         description=arguments.get("ModelPackageDescription"),
+        attachments=plots,
     )
     return {**arguments, "ModelPackageArn": version.arn, "ModelPackageName": f"{group}/{version.version}",
             "ModelPackageVersion": version.version, "ModelApprovalStatus": status, "ModelPackageStatus": "Completed",
             "CreationTime": version.created_at}
+
+
+def _plots(evaluation: Any, folder: Path) -> dict[str, Path]:
+    """The plot files evaluation.json lists (relative to its folder), those that are there and stay inside it."""
+    listed = evaluation.get("plots") if isinstance(evaluation, dict) else None
+    found = {}
+    for name in listed if isinstance(listed, list) else []:
+        path = (folder / str(name)).resolve()
+        if path.is_file() and path.is_relative_to(folder.resolve()):
+            found[str(name)] = path
+    return found

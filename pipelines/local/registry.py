@@ -24,7 +24,13 @@ from pipelines.local import tracking
 from pipelines.local.errors import LocalModeError
 from pipelines.local.naming import arn
 from pipelines.local.state import StateDir
-from pipelines.registry import APPROVAL_STATUSES, ModelVersionSummary, RegistryError, headline_metrics
+from pipelines.registry import (
+    APPROVAL_STATUSES,
+    ModelVersionSummary,
+    RegistryError,
+    evaluation_details,
+    headline_metrics,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -103,8 +109,11 @@ class LocalRegistry:
     def register(self, group: str, model_file: Path, *, approval_status: str = "PendingManualApproval",
                  evaluation: dict[str, Any] | None = None, metadata: dict[str, str] | None = None,
                  model_data_url: str | None = None, image: str | None = None,
-                 training_job_name: str | None = None, description: str | None = None) -> ModelVersion:
+                 training_job_name: str | None = None, description: str | None = None,
+                 attachments: dict[str, Path] | None = None) -> ModelVersion:
         """Add a version to ``group`` (created when new) from a model archive and its evaluation.json content.
+
+        ``attachments`` (relative name -> file: the plots evaluation.json lists) are kept beside evaluation.json.
 
         Raises:
             LocalModeError: an unknown approval status, or the model file is missing.
@@ -126,6 +135,9 @@ class LocalRegistry:
             (Path(staging) / MODEL_FILE).symlink_to(Path(model_file).resolve())  # copied once, by MLflow
             if evaluation is not None:
                 (Path(staging) / EVALUATION_FILE).write_text(json.dumps(evaluation, indent=2))
+            for name, file in (attachments or {}).items():
+                (Path(staging) / name).parent.mkdir(parents=True, exist_ok=True)
+                (Path(staging) / name).symlink_to(Path(file).resolve())
             client.log_artifacts(run_id, staging, artifact_path=folder)
         metrics = headline_metrics(evaluation)
         now = int(datetime.now(timezone.utc).timestamp() * 1000)
@@ -303,7 +315,10 @@ class LocalModelRegistry:
 
     @staticmethod
     def _summary(version) -> ModelVersionSummary:
+        path = version.evaluation_path
+        evaluation = json.loads(path.read_text()) if path.is_file() else None
         return ModelVersionSummary(group=version.group, version=version.version,
                                    approval_status=version.approval_status, created_at=version.created_at,
                                    arn=version.arn, metrics=dict(version.metrics),
-                                   details={"model": str(version.model_path), **version.tags})
+                                   details={"model": str(version.model_path), **version.tags,
+                                            **evaluation_details(evaluation, str(path.parent))})
