@@ -20,7 +20,7 @@ from containers.common.contract import JobFailure
 from containers.training.datasets import Split, dataset_view, read_split
 from containers.training.plots import EVALUATION_PLOTS, collect
 from containers.training.tracking import Tracker
-from containers.training.weights import extract_model_archive, load_model
+from containers.training.weights import extract_model_archive, holds_only_the_placeholder, load_model
 
 __all__ = ["HEADLINE", "main"]
 
@@ -42,12 +42,16 @@ def main(argv: list[str]) -> None:
     parser = _Parser(prog="python3 -m containers.training.evaluate")
     parser.add_argument("--conf", type=float, default=0.001, help="confidence threshold (mAP needs a low one)")
     parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold")
+    parser.add_argument("--regression-tolerance", type=float, default=0.0,
+                        help="how far below the baseline's mAP50-95 the candidate may be (for minimum_mAP50_95)")
     parser.add_argument("--plots", action=argparse.BooleanOptionalAction, default=True,
                         help="write the confusion matrix and PR curve beside evaluation.json (default: on)")
     args = parser.parse_args(argv)
     for name in ("conf", "iou"):
         if not 0.0 < getattr(args, name) <= 1.0:
             parser.error(f"argument --{name}: {getattr(args, name)} is not in (0, 1]")
+    if not 0.0 <= args.regression_tolerance <= 1.0:
+        parser.error(f"argument --regression-tolerance: {args.regression_tolerance} is not in [0, 1]")
     archive = contract.processing_dir("model", MODEL_ARCHIVE)
     if not archive.is_file():
         raise JobFailure(f"no model archive at {archive}: expected TrainYOLO's model.tar.gz (best.pt, model.json)")
@@ -65,20 +69,22 @@ def main(argv: list[str]) -> None:
         if baseline_archive:
             baseline = _score(baseline_archive, "baseline", test, Path(workdir), args)
             plots += collect(baseline.plots_dir, EVALUATION_PLOTS, out / PLOTS, prefix="baseline_")
+    comparison = _compare(candidate, baseline, args.regression_tolerance)
     evaluation = {
         "object_detection_metrics": candidate.metrics,
-        "baseline": _compare(candidate, baseline),
+        "baseline": comparison,
         "dataset": candidate.dataset,
         "model": candidate.model,
         "settings": {"imgsz": candidate.imgsz, "conf": args.conf, "iou": args.iou},
         "plots": [path.relative_to(out).as_posix() for path in plots],
     }
     report = out / REPORT
+    out.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(evaluation, indent=2) + "\n")
-    headline = {name: evaluation["object_detection_metrics"][name]["value"] for name in HEADLINE}
+    headline = {name: candidate.metrics[name]["value"] for name in HEADLINE}
     print(f"Evaluation written to {report}: {json.dumps(headline)}")
     if baseline:
-        deltas = {name: evaluation["baseline"][name]["delta"] for name in HEADLINE}
+        deltas = {name: comparison[name]["delta"] for name in HEADLINE}
         print(f"Against the baseline {baseline_archive}: deltas {json.dumps(deltas)}")
     _track(candidate.model.get("training_job_name"), [report, *plots])
 
@@ -129,12 +135,13 @@ def _score(archive: Path, role: str, test: Split, workdir: Path, args: argparse.
 
 
 def _baseline_archive(folder: Path) -> Path | None:
-    """The optional baseline input: the approved version's model.tar.gz, or None when the folder is empty or absent.
+    """The optional baseline input: the approved version's model.tar.gz, or None when the folder is absent, empty or
+    the "no model" placeholder.
 
     Raises:
         JobFailure: the folder holds files but no model.tar.gz.
     """
-    if not folder.is_dir():
+    if not folder.is_dir() or holds_only_the_placeholder(folder):
         return None
     archive = folder / MODEL_ARCHIVE
     if archive.is_file():
@@ -146,16 +153,19 @@ def _baseline_archive(folder: Path) -> Path | None:
     return None
 
 
-def _compare(candidate: _Scored, baseline: _Scored | None) -> dict:
+def _compare(candidate: _Scored, baseline: _Scored | None, tolerance: float) -> dict:
     """evaluation.json's ``baseline``: always there, so that the gate's JsonGet paths are static.
 
     With a baseline: per headline metric, its value and delta = candidate - baseline (positive: better), plus its
-    per-class values and provenance. Without one: ``present`` is false, every value is 0.0 and every delta null, so
-    that the regression rule ``mAP50_95 >= baseline.mAP50_95.value - tolerance`` holds (tolerance >= 0).
+    per-class values and provenance. Without one: ``present`` is false, every value is 0.0 and every delta null.
+    ``minimum_mAP50_95`` is what the gate compares the candidate's mAP50-95 with: baseline - tolerance (at least 0),
+    computed here because pipeline conditions cannot subtract; 0.0 without a baseline, so the rule always holds.
     """
+    floor = {"regression_tolerance": tolerance,
+             "minimum_mAP50_95": max(0.0, baseline.metrics["mAP50_95"]["value"] - tolerance) if baseline else 0.0}
     if baseline is None:
-        return {"present": False, **{name: {"value": 0.0, "delta": None} for name in HEADLINE}}
-    comparison: dict[str, object] = {"present": True}
+        return {"present": False, **floor, **{name: {"value": 0.0, "delta": None} for name in HEADLINE}}
+    comparison: dict[str, object] = {"present": True, **floor}
     for name in HEADLINE:
         value = baseline.metrics[name]["value"]
         comparison[name] = {"value": value, "delta": candidate.metrics[name]["value"] - value}

@@ -19,11 +19,14 @@ from containers.common import contract
 from containers.common.checkpoint_metadata import CheckpointError, CheckpointMetadata, read_metadata
 from containers.common.contract import JobFailure
 
-__all__ = ["CHANNEL", "FROM_YAML", "PRETRAINED", "WARM_START", "Start", "extract_model_archive", "load_model",
-           "starting_point"]
+__all__ = ["CHANNEL", "FROM_YAML", "NO_MODEL", "PRETRAINED", "WARM_START", "Start", "extract_model_archive",
+           "holds_only_the_placeholder", "load_model", "starting_point"]
 
 CHANNEL = "weights"
 MODEL_ARCHIVE = "model.tar.gz"
+# The one object under the pipeline's "no model" prefix, the default of its optional model inputs (the weights
+# channel, the baseline): a SageMaker input must name objects that exist, so "none" is a prefix holding only this.
+NO_MODEL = "NO_MODEL.txt"
 FROM_YAML, PRETRAINED, WARM_START = "yaml", "pretrained", "warm_start"
 
 
@@ -61,6 +64,8 @@ def starting_point(requested_variant: str, variant_given: bool, weights_uri: str
             or ``model.tar.gz``; the file is no Ultralytics detection checkpoint; its variant is not the requested one.
     """
     channel = contract.channel_dir(CHANNEL)
+    if holds_only_the_placeholder(channel):
+        return Start(FROM_YAML, requested_variant)
     files = sorted(p for p in channel.rglob("*") if p.is_file() and (p.suffix == ".pt" or p.name == MODEL_ARCHIVE)) \
         if channel.is_dir() else []
     if not files:
@@ -91,6 +96,11 @@ def starting_point(requested_variant: str, variant_given: bool, weights_uri: str
         raise JobFailure(f"channel 'weights' holds a {metadata.variant} model but hyperparameter model_variant="
                          f"{requested_variant!r}: set model_variant={metadata.variant} or leave it unset")
     return Start(kind, metadata.variant, source, checkpoint, _sha256(found), source_model)
+
+
+def holds_only_the_placeholder(folder: Path) -> bool:
+    """Whether an input folder is the "no model" placeholder (its one file is NO_MODEL)."""
+    return folder.is_dir() and [p.name for p in folder.rglob("*") if p.is_file()] == [NO_MODEL]
 
 
 def _metadata(checkpoint: Path, shown_as: str) -> CheckpointMetadata:

@@ -7,6 +7,7 @@ import json
 import jsonschema
 import pytest
 
+from containers.training.weights import NO_MODEL
 from pipelines.sample_data import CLASS_NAMES
 from tests.containers.conftest import REPO, place_tree, run_entrypoint
 from tests.containers.training.conftest import model_archive
@@ -35,8 +36,11 @@ def read_evaluation(opt_ml) -> dict:
 
 @pytest.fixture(scope="module")
 def evaluated(trained_model, prepared_splits, tmp_path_factory):
-    """One evaluation without a baseline (shared: the runs with a baseline compare against it)."""
+    """One evaluation without a baseline: its input is the pipeline's "no model" placeholder, as in an execution with
+    no approved version (shared: the run with a baseline is compared with it)."""
     opt_ml = evaluation_job(tmp_path_factory.mktemp("evaluate") / "opt_ml", trained_model, prepared_splits)
+    (opt_ml / "processing" / "baseline").mkdir()
+    (opt_ml / "processing" / "baseline" / NO_MODEL).write_text("no model")
     result = run_entrypoint(EVALUATE, [], opt_ml)
     assert result.returncode == 0, result.stderr[-3000:]
     return opt_ml
@@ -49,8 +53,9 @@ def test_evaluation_is_schema_valid_and_scores_the_test_split(evaluated, prepare
     assert metrics["mAP50"]["value"] > 0.3
     assert metrics["mAP50"]["value"] >= metrics["mAP50_95"]["value"]
     # no baseline: the static JsonGet path baseline.mAP50_95.value is there, and the regression rule holds
-    assert evaluation["baseline"] == {"present": False, **{name: {"value": 0.0, "delta": None}
-                                                           for name in ("mAP50_95", "mAP50", "precision", "recall")}}
+    assert evaluation["baseline"] == {"present": False, "regression_tolerance": 0.0, "minimum_mAP50_95": 0.0,
+                                      **{name: {"value": 0.0, "delta": None}
+                                         for name in ("mAP50_95", "mAP50", "precision", "recall")}}
     assert evaluation["plots"] == ["plots/confusion_matrix.png", "plots/BoxPR_curve.png"]
     assert all((evaluated / "processing" / "evaluation" / plot).is_file() for plot in evaluation["plots"])
     test_images = list((prepared_splits / "test" / "images").iterdir())
@@ -76,7 +81,7 @@ def test_the_baseline_is_scored_on_the_same_split_in_the_same_job(evaluated, tra
     run = client.create_run(experiment, tags={"sagemaker.training_job_name": "yolo-train-8"})
     opt_ml = evaluation_job(tmp_path / "opt_ml", trained_model, prepared_splits, baseline=weak_model,
                             card_changes={"training_job_name": "yolo-train-8"})
-    result = run_entrypoint(EVALUATE, ["--conf", "0.001", "--iou", "0.7"], opt_ml,
+    result = run_entrypoint(EVALUATE, ["--conf", "0.001", "--iou", "0.7", "--regression-tolerance", "0.05"], opt_ml,
                             env={**network_guard.env, "MLFLOW_TRACKING_URI": uri})
     assert result.returncode == 0, result.stderr[-3000:]
     assert network_guard.attempts() == ""
@@ -90,6 +95,8 @@ def test_the_baseline_is_scored_on_the_same_split_in_the_same_job(evaluated, tra
         candidate = evaluation["object_detection_metrics"][name]["value"]
         assert comparison[name]["delta"] == pytest.approx(candidate - comparison[name]["value"])
     assert comparison["mAP50_95"]["delta"] > 0.05, comparison  # 12 epochs beat 2
+    assert comparison["regression_tolerance"] == 0.05
+    assert comparison["minimum_mAP50_95"] == pytest.approx(max(0.0, comparison["mAP50_95"]["value"] - 0.05))
     assert evaluation["plots"] == ["plots/confusion_matrix.png", "plots/BoxPR_curve.png",
                                    "plots/baseline_confusion_matrix.png", "plots/baseline_BoxPR_curve.png"]
     folder = opt_ml / "processing" / "evaluation"
@@ -105,6 +112,7 @@ def test_the_baseline_is_scored_on_the_same_split_in_the_same_job(evaluated, tra
     ("bad-baseline", "the baseline input {root}/processing/baseline holds evaluation.json but no model.tar.gz: give "
                      "it the approved model version's model data (ModelDataUrl)"),
     ("bad-argument", "argument --conf: 0.0 is not in (0, 1]"),
+    ("bad-tolerance", "argument --regression-tolerance: -0.1 is not in [0, 1]"),
 ])
 def test_bad_inputs_fail_with_their_reason(trained_model, prepared_splits, tmp_path, setup, message):
     opt_ml = evaluation_job(tmp_path / "opt_ml", trained_model, prepared_splits)
@@ -113,6 +121,7 @@ def test_bad_inputs_fail_with_their_reason(trained_model, prepared_splits, tmp_p
     if setup == "bad-baseline":
         (opt_ml / "processing" / "baseline").mkdir()
         (opt_ml / "processing" / "baseline" / "evaluation.json").write_text("{}")
-    result = run_entrypoint(EVALUATE, ["--conf", "0"] if setup == "bad-argument" else [], opt_ml)
+    arguments = {"bad-argument": ["--conf", "0"], "bad-tolerance": ["--regression-tolerance", "-0.1"]}
+    result = run_entrypoint(EVALUATE, arguments.get(setup, []), opt_ml)
     assert result.returncode == 1
     assert message.format(root=opt_ml) in result.failure

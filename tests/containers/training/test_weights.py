@@ -14,7 +14,7 @@ import pytest
 
 from containers.common.checkpoint_metadata import CheckpointError, read_metadata
 from containers.common.contract import JobFailure
-from containers.training.weights import FROM_YAML, PRETRAINED, WARM_START, starting_point
+from containers.training.weights import FROM_YAML, NO_MODEL, PRETRAINED, WARM_START, starting_point
 from pipelines.sample_data import CLASS_NAMES
 from tests.containers.training.conftest import model_archive
 
@@ -97,6 +97,14 @@ def test_a_model_archive_is_a_warm_start_from_that_version(weights_channel, trai
     assert start.checkpoint.read_bytes() == (trained_model / "best.pt").read_bytes()
     assert start.describe()["source_model"] == {"variant": "yolo11n", "training_job_name": "yolo-train-7",
                                                 "git_sha": None}
+
+
+def test_the_no_model_placeholder_trains_from_the_yaml(weights_channel, tmp_path):
+    """The pipeline's default weights input: a prefix whose one object is the placeholder, URI passed as usual."""
+    weights_channel.mkdir(parents=True)
+    (weights_channel / NO_MODEL).write_text("no model")
+    start = starting_point("yolo11n", True, "s3://bucket/yolo11-detection/inputs/no-model/", tmp_path)
+    assert (start.kind, start.source) == (FROM_YAML, None)
 
 
 def test_a_named_uri_without_its_channel_fails(weights_channel, tmp_path):
