@@ -30,6 +30,7 @@ class ModelVersionSummary:
     created_at: str
     arn: str
     metrics: dict[str, float] = field(default_factory=dict)
+    model_data: str | None = None  # the version's model.tar.gz: an S3 URI (local mode: the registry's own copy)
     details: dict[str, Any] = field(default_factory=dict)
 
 

@@ -61,6 +61,7 @@ class SageMakerRegistry:
             approval_status=described.get("ModelApprovalStatus") or "PendingManualApproval",
             created_at=str(described.get("CreationTime", "")), arn=described["ModelPackageArn"],
             metrics=headline_metrics(evaluation),
+            model_data=described["InferenceSpecification"]["Containers"][0].get("ModelDataUrl"),
             details={"image": described["InferenceSpecification"]["Containers"][0].get("Image"),
                      "model_data_url": described["InferenceSpecification"]["Containers"][0].get("ModelDataUrl"),
                      **(described.get("CustomerMetadataProperties") or {}),

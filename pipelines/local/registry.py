@@ -320,5 +320,6 @@ class LocalModelRegistry:
         return ModelVersionSummary(group=version.group, version=version.version,
                                    approval_status=version.approval_status, created_at=version.created_at,
                                    arn=version.arn, metrics=dict(version.metrics),
+                                   model_data=str(version.model_path),
                                    details={"model": str(version.model_path), **version.tags,
                                             **evaluation_details(evaluation, str(path.parent))})

@@ -1,0 +1,76 @@
+"""The optional model inputs filled in at start: the approved baseline, a warm start, the "no model" placeholder;
+against the SageMaker Model Registry (moto) and the local registry."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from pipelines.model_inputs import BASELINE, WEIGHTS, WarmStartError, resolve
+
+GROUP = "yolo11-detection"
+ROOT = "s3://artifacts/yolo11-detection"
+NONE = f"{ROOT}/inputs/no-model/"
+
+
+@pytest.fixture
+def sagemaker_registry():
+    with mock_aws():
+        from pipelines.aws.model_registry import SageMakerRegistry
+
+        client = boto3.client("sagemaker", region_name="us-east-1")
+        yield client, SageMakerRegistry(client, boto3.client("s3", region_name="us-east-1"))
+
+
+def package(client, status: str, index: int) -> None:
+    client.create_model_package(
+        ModelPackageGroupName=GROUP, ModelApprovalStatus=status,
+        InferenceSpecification={"Containers": [{"Image": "img:1", "ModelDataUrl": f"s3://b/models/{index}/model.tar.gz"}],
+                                "SupportedContentTypes": ["image/jpeg"],
+                                "SupportedResponseMIMETypes": ["application/json"]})
+
+
+def test_without_an_approved_version_both_inputs_are_the_placeholder(sagemaker_registry):
+    client, registry = sagemaker_registry
+    assert resolve({}, registry=registry, group=GROUP, s3_root=ROOT) == ({BASELINE: NONE, WEIGHTS: NONE}, None)
+    client.create_model_package_group(ModelPackageGroupName=GROUP)
+    package(client, "PendingManualApproval", 1)
+    package(client, "Rejected", 2)
+    given = {WEIGHTS: "", BASELINE: "", "Epochs": 3}
+    assert resolve(given, registry=registry, group=GROUP, s3_root=ROOT)[0] == {WEIGHTS: NONE, BASELINE: NONE,
+                                                                             "Epochs": 3}
+    with pytest.raises(WarmStartError, match="a warm start needs an approved version in model package group"):
+        resolve({}, registry=registry, group=GROUP, s3_root=ROOT, warm_start=True)
+
+
+def test_the_baseline_is_the_newest_approved_version_and_a_warm_start_starts_from_it(sagemaker_registry):
+    client, registry = sagemaker_registry
+    client.create_model_package_group(ModelPackageGroupName=GROUP)
+    for index, status in enumerate(["Approved", "Approved", "Rejected", "PendingManualApproval"], start=1):
+        package(client, status, index)
+    resolved, used = resolve({WEIGHTS: "s3://w/yolo11n.pt"}, registry=registry, group=GROUP, s3_root=ROOT)
+    assert resolved == {WEIGHTS: "s3://w/yolo11n.pt", BASELINE: "s3://b/models/2/model.tar.gz"}
+    assert used == f"{GROUP} version 2 (s3://b/models/2/model.tar.gz)"
+    warm, _ = resolve({}, registry=registry, group=GROUP, s3_root=ROOT, warm_start=True)
+    assert warm == {WEIGHTS: "s3://b/models/2/model.tar.gz", BASELINE: "s3://b/models/2/model.tar.gz"}
+    pinned, _ = resolve({BASELINE: "s3://b/models/1/model.tar.gz"}, registry=registry, group=GROUP, s3_root=ROOT)
+    assert pinned[BASELINE] == "s3://b/models/1/model.tar.gz"
+    with pytest.raises(WarmStartError, match="PretrainedWeightsUri is also given"):
+        resolve({WEIGHTS: "s3://w/yolo11n.pt"}, registry=registry, group=GROUP, s3_root=ROOT, warm_start=True)
+
+
+def test_local_mode_takes_the_registry_copy_of_the_approved_model(tmp_path):
+    from pipelines.local import LocalRegistry
+    from pipelines.local.registry import LocalModelRegistry
+
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(b"a model")
+    local = LocalRegistry(tmp_path / "state")
+    registry = LocalModelRegistry(str(tmp_path / "state"))
+    assert resolve({}, registry=registry, group=GROUP, s3_root=ROOT)[0][BASELINE] == NONE  # no group yet
+    local.register(GROUP, model, approval_status="Approved")
+    local.register(GROUP, model)
+    resolved, used = resolve({}, registry=registry, group=GROUP, s3_root=ROOT)
+    assert resolved[BASELINE] == str(local.get(GROUP, 1).model_path) and used.startswith(f"{GROUP} version 1 (")
+    assert local.get(GROUP, 1).model_path.read_bytes() == b"a model"
