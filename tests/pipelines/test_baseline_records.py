@@ -10,8 +10,8 @@ import pytest
 from moto import mock_aws
 
 from pipelines.cli.main import main
+from tests.pipelines.model_packages import GROUP, create_package
 
-GROUP = "yolo11-detection"
 HEADLINE = ("mAP50_95", "mAP50", "precision", "recall")
 
 
@@ -46,13 +46,7 @@ def aws_registry():
         for index, (value, baseline) in enumerate(((0.31, None), (0.42, 0.31)), start=1):
             key = f"executions/{index}/evaluation/evaluation.json"
             s3.put_object(Bucket="artifacts", Key=key, Body=json.dumps(evaluation(value, baseline)).encode())
-            sagemaker.create_model_package(
-                ModelPackageGroupName=GROUP, ModelApprovalStatus="PendingManualApproval",
-                InferenceSpecification={"Containers": [{"Image": "img:1", "ModelDataUrl": f"s3://artifacts/m{index}"}],
-                                        "SupportedContentTypes": ["image/jpeg"],
-                                        "SupportedResponseMIMETypes": ["application/json"]},
-                ModelMetrics={"ModelQuality": {"Statistics": {"ContentType": "application/json",
-                                                              "S3Uri": f"s3://artifacts/{key}"}}})
+            create_package(sagemaker, "PendingManualApproval", index, f"s3://artifacts/{key}")
         yield sagemaker
         aws.boto_session.cache_clear()
 

@@ -8,8 +8,8 @@ import pytest
 from moto import mock_aws
 
 from pipelines.model_inputs import BASELINE, WEIGHTS, WarmStartError, resolve
+from tests.pipelines.model_packages import GROUP, create_package
 
-GROUP = "yolo11-detection"
 ROOT = "s3://artifacts/yolo11-detection"
 NONE = f"{ROOT}/inputs/no-model/"
 
@@ -23,20 +23,28 @@ def sagemaker_registry():
         yield client, SageMakerRegistry(client, boto3.client("s3", region_name="us-east-1"))
 
 
-def package(client, status: str, index: int) -> None:
-    client.create_model_package(
-        ModelPackageGroupName=GROUP, ModelApprovalStatus=status,
-        InferenceSpecification={"Containers": [{"Image": "img:1", "ModelDataUrl": f"s3://b/models/{index}/model.tar.gz"}],
-                                "SupportedContentTypes": ["image/jpeg"],
-                                "SupportedResponseMIMETypes": ["application/json"]})
+def test_latest_is_the_newest_version_of_that_status(sagemaker_registry):
+    sagemaker, registry = sagemaker_registry
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    assert registry.latest(GROUP, "Approved") is None
+    statuses = ["Approved", "Approved", "Rejected", "PendingManualApproval"] + ["Approved"] * 3 + [
+        "Rejected", "PendingManualApproval"]
+    for index, status in enumerate(statuses, start=1):
+        create_package(sagemaker, status, index)
+    sagemaker.update_model_package(ModelPackageArn=registry.get(GROUP, 7).arn,
+                                   ModelApprovalStatus="Rejected")  # approved, then not
+    latest = registry.latest(GROUP, "Approved")
+    assert (latest.version, latest.approval_status) == (6, "Approved")
+    assert latest.details["model_data_url"] == "s3://b/models/6/model.tar.gz"
+    assert registry.latest(GROUP, "Rejected").version == 8
 
 
 def test_without_an_approved_version_both_inputs_are_the_placeholder(sagemaker_registry):
     client, registry = sagemaker_registry
     assert resolve({}, registry=registry, group=GROUP, s3_root=ROOT) == ({BASELINE: NONE, WEIGHTS: NONE}, None)
     client.create_model_package_group(ModelPackageGroupName=GROUP)
-    package(client, "PendingManualApproval", 1)
-    package(client, "Rejected", 2)
+    create_package(client, "PendingManualApproval", 1)
+    create_package(client, "Rejected", 2)
     given = {WEIGHTS: "", BASELINE: "", "Epochs": 3}
     assert resolve(given, registry=registry, group=GROUP, s3_root=ROOT)[0] == {WEIGHTS: NONE, BASELINE: NONE,
                                                                              "Epochs": 3}
@@ -48,7 +56,7 @@ def test_the_baseline_is_the_newest_approved_version_and_a_warm_start_starts_fro
     client, registry = sagemaker_registry
     client.create_model_package_group(ModelPackageGroupName=GROUP)
     for index, status in enumerate(["Approved", "Approved", "Rejected", "PendingManualApproval"], start=1):
-        package(client, status, index)
+        create_package(client, status, index)
     resolved, used = resolve({WEIGHTS: "s3://w/yolo11n.pt"}, registry=registry, group=GROUP, s3_root=ROOT)
     assert resolved == {WEIGHTS: "s3://w/yolo11n.pt", BASELINE: "s3://b/models/2/model.tar.gz"}
     assert used == f"{GROUP} version 2 (s3://b/models/2/model.tar.gz)"

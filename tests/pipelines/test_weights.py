@@ -1,5 +1,5 @@
-"""`yolo-pipeline weights stage`: checked without torch, uploaded to a versioned S3 location (moto) or the local store;
-and the baseline of the champion/challenger gate: the newest Approved version (moto)."""
+"""`yolo-pipeline weights stage`: checked without torch, uploaded to a versioned S3 location (moto) or the local
+store."""
 
 from __future__ import annotations
 
@@ -106,39 +106,3 @@ def test_checking_weights_imports_neither_torch_nor_ultralytics(checkpoints):
                             env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"})
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"
-
-
-GROUP = "yolo11-detection"
-
-
-@pytest.fixture
-def sagemaker():
-    with mock_aws():
-        client = boto3.client("sagemaker", region_name="us-east-1")
-        client.create_model_package_group(ModelPackageGroupName=GROUP)
-        yield client
-
-
-def _package(client, status: str, index: int) -> None:
-    client.create_model_package(
-        ModelPackageGroupName=GROUP, ModelApprovalStatus=status,
-        InferenceSpecification={"Containers": [{"Image": "img:1", "ModelDataUrl": f"s3://b/models/{index}/model.tar.gz"}],
-                                "SupportedContentTypes": ["image/jpeg"],
-                                "SupportedResponseMIMETypes": ["application/json"]})
-
-
-def test_the_baseline_is_the_newest_approved_version(sagemaker):
-    from pipelines.aws.model_registry import SageMakerRegistry
-
-    registry = SageMakerRegistry(sagemaker, boto3.client("s3", region_name="us-east-1"))
-    assert registry.latest(GROUP, "Approved") is None
-    statuses = ["Approved", "Approved", "Rejected", "PendingManualApproval"] + ["Approved"] * 3 + [
-        "Rejected", "PendingManualApproval"]
-    for index, status in enumerate(statuses, start=1):
-        _package(sagemaker, status, index)
-    sagemaker.update_model_package(ModelPackageArn=registry.get(GROUP, 7).arn,
-                                   ModelApprovalStatus="Rejected")  # approved, then not
-    latest = registry.latest(GROUP, "Approved")
-    assert (latest.version, latest.approval_status) == (6, "Approved")
-    assert latest.details["model_data_url"] == "s3://b/models/6/model.tar.gz"
-    assert registry.latest(GROUP, "Rejected").version == 8
