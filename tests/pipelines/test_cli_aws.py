@@ -165,7 +165,7 @@ def test_seed_cli_usage_errors():
     assert missing.returncode == 2 and "--role-arn" in missing.stderr
     bad = subprocess.run([sys.executable, "-m", "pipelines.cli.get_pipeline_definition", "--kwargs", "{nope"],
                          capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and "--kwargs is not valid JSON" in bad.stderr
+    assert bad.returncode == 2 and "--kwargs is neither a JSON object" in bad.stderr
 
 
 def test_no_credentials_is_one_line(moto_server):
