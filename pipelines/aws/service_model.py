@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from numbers import Number
 from typing import Any
 
 import regex
@@ -79,7 +78,7 @@ def _walk(shape: Any, value: Any, path: str) -> Iterator[ShapeProblem]:
             return
         yield from _range(shape, value, path)
     elif kind in ("float", "double"):
-        if isinstance(value, bool) or not isinstance(value, Number):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             yield ShapeProblem(path, value, f"must be a number, not {type(value).__name__}")
             return
         yield from _range(shape, value, path)
