@@ -43,11 +43,13 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 # ISO 8601 duration with at least one component ("P" or "PT" alone are not durations), as CacheConfig's ExpireAfter.
 _DURATION = re.compile(r"^P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
 
-# SageMaker names models, endpoint configs and endpoints with at most 63 characters (CreateModel ModelName,
-# CreateEndpointConfig EndpointConfigName: pattern ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}). The staging endpoint config
-# is named "<pipeline_name>-staging-<execution id>" (a pipeline execution id has 12 characters).
+# SageMaker names jobs, models, endpoint configs and endpoints with at most 63 characters (pattern
+# ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}). The staging endpoint config is "<pipeline_name>-staging-<execution id>" (12
+# characters); under a custom job prefix SageMaker names a job or model
+# <prefix>-<executionId>-<entityToken>-<failureCount> (aws/sagemaker-python-sdk#3946): 26 characters more.
 MAX_RESOURCE_NAME = 63
 EXECUTION_ID_LENGTH = 12
+GENERATED_SUFFIX_LENGTH = 1 + EXECUTION_ID_LENGTH + 1 + 10 + 1 + 1
 STAGING_SUFFIX = "-staging"
 
 
@@ -262,12 +264,11 @@ class PipelineConfig(_Section):
 
     @model_validator(mode="after")
     def _fits_sagemaker(self) -> PipelineConfig:
-        longest = f"{self.pipeline_name}{STAGING_SUFFIX}-{'x' * EXECUTION_ID_LENGTH}"
-        if len(longest) > MAX_RESOURCE_NAME:
-            room = MAX_RESOURCE_NAME - len(STAGING_SUFFIX) - 1 - EXECUTION_ID_LENGTH
-            raise ValueError(f"pipeline_name {self.pipeline_name!r} is too long: the staging endpoint config is named "
-                             f"'<pipeline_name>{STAGING_SUFFIX}-<execution id>' and SageMaker allows "
-                             f"{MAX_RESOURCE_NAME} characters, so pipeline_name may have at most {room}")
+        room = MAX_RESOURCE_NAME - len(STAGING_SUFFIX) - GENERATED_SUFFIX_LENGTH
+        if len(self.pipeline_name) > room:
+            raise ValueError(f"pipeline_name {self.pipeline_name!r} is too long: the staging model is named "
+                             f"'<pipeline_name>{STAGING_SUFFIX}' plus the {GENERATED_SUFFIX_LENGTH} characters "
+                             f"SageMaker appends, within {MAX_RESOURCE_NAME}, so pipeline_name may have at most {room}")
         if self.network.enable_network_isolation and self.training.mlflow_tracking_uri:
             raise ValueError("network.enable_network_isolation and training.mlflow_tracking_uri exclude each other: an "
                              "isolated training container cannot reach an MLflow server; unset one of them")

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.aws.service_model import check_request
+from pipelines.config import EXECUTION_ID_LENGTH, GENERATED_SUFFIX_LENGTH
 from steps.instance_storage import has_instance_storage
 
-__all__ = ["Problem", "validate_definition"]
+__all__ = ["GENERATED_SUFFIX_LENGTH", "Problem", "generated_job_name", "validate_definition"]
 
 OPERATIONS = {
     "Processing": "CreateProcessingJob",
@@ -34,7 +35,7 @@ _NAME_FIELDS = {"Processing": "ProcessingJobName", "Training": "TrainingJobName"
 # With a custom job prefix, SageMaker names a job <prefix>-<executionId>-<entityToken>-<failureCount>
 # (aws/sagemaker-python-sdk#3946, which added PipelineDefinitionConfig); without one,
 # pipelines-<executionId>-<StepName>-<entityToken>. Execution ids have 12 characters, entity tokens 10.
-EXECUTION_ID = "e" * 12
+EXECUTION_ID = "e" * EXECUTION_ID_LENGTH
 _ENTITY_TOKEN = "t" * 10
 _FAILURE_COUNT = "9"
 PLACEHOLDER_ROLE_ACCOUNT = "000000000000"
