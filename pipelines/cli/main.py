@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipelines import aws
 from pipelines.aws import pipeline_service
-from pipelines.cli import local_mode
+from pipelines.cli import cicd, local_mode
 from pipelines.cli.common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -273,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("sample-data", cmd_sample_data, "write the synthetic sample dataset", config=False)
     sub.add_argument("--out", required=True, help="output directory")
     sub.add_argument("--format", choices=["yolo", "ground-truth", "coco"], default="yolo")
+    cicd.register(command)
     return parser
 
 

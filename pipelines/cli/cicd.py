@@ -1,0 +1,59 @@
+"""The CI/CD commands: ``publish-images`` (model build), ``seed-code render`` and the local ``deploy`` rehearsal."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+
+from pipelines import aws
+from pipelines.cli.common import EXIT_OK, UsageError, load, print_json
+
+# The one build entry point of the step images (pipelines/images.py); {name} {tag} {registry} are filled in.
+BUILD_COMMAND = "yolo-pipeline images build --image {name} --tag {tag} --registry {registry} --push"
+
+
+def _builder(template: str, registry: str) -> Callable[[str, str], None]:
+    """``build(name, tag)`` running ``template`` as a command (no shell: each word is formatted on its own)."""
+    words = shlex.split(template)
+
+    def build(name: str, tag: str) -> None:
+        command = [word.format(name=name, tag=tag, registry=registry) for word in words]
+        print(f"building and pushing {name}:{tag}: {shlex.join(command)}", file=sys.stderr)
+        completed = subprocess.run(command, check=False)
+        if completed.returncode != 0:
+            raise UsageError(f"building image {name}:{tag} failed (exit {completed.returncode}): {shlex.join(command)}")
+
+    return build
+
+
+def cmd_publish_images(args: argparse.Namespace) -> int:
+    from pipelines.aws.ecr import publish
+    from pipelines.images import IMAGE_NAMES, image_uri, repository
+
+    config = load(args.config, args.sets)
+    if not config.images.registry:
+        raise UsageError("publish-images needs the ECR registry: set images.registry (or IMAGE_REGISTRY), "
+                         "e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com")
+    images = {name: (repository(config, name), image_uri(config, name).rsplit(":", 1)[1])
+              for name in (args.images or IMAGE_NAMES)}
+    done = publish(aws.client("ecr"), images, _builder(args.build_command, config.images.registry),
+                   kms_key=args.kms_key or config.kms_key_id)
+    for image in done:
+        print(f"{image.action:<8} {config.images.registry}/{image.repository}:{image.tag}", file=sys.stderr)
+    print_json([image.__dict__ for image in done])
+    return EXIT_OK
+
+
+def register(command: Callable[..., argparse.ArgumentParser]) -> None:
+    """Add the CI/CD subcommands through ``build_parser``'s ``command`` helper."""
+    sub = command("publish-images", cmd_publish_images,
+                  "build and push each step image whose content-hash tag is not in ECR yet (model build)")
+    sub.add_argument("--image", dest="images", action="append", choices=["processing", "training", "inference"],
+                     help="only this image (repeatable; default: all)")
+    sub.add_argument("--kms-key", help="KMS key for repositories created here (default: the config's kms_key_id, "
+                                       "else the AWS managed ECR key)")
+    sub.add_argument("--build-command", default=BUILD_COMMAND,
+                     help="command that builds and pushes one image ({name} {tag} {registry}); default: %(default)s")
