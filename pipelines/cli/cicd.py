@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from pipelines import aws
 from pipelines.cli.common import EXIT_OK, UsageError, load, print_json
@@ -47,6 +48,19 @@ def cmd_publish_images(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_seed_code(args: argparse.Namespace) -> int:
+    from pipelines.seed_code import RenderError, render
+
+    try:
+        written = render(args.project_name, Path(args.out), project_id=args.project_id,
+                         seed_bucket=args.seed_bucket, seed_prefix=args.seed_prefix)
+    except RenderError as exc:
+        raise UsageError(str(exc)) from None
+    for kind, path in written.items():
+        print(f"{kind:<17} {path}")
+    return EXIT_OK
+
+
 def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     """Add the CI/CD subcommands through ``build_parser``'s ``command`` helper."""
     sub = command("publish-images", cmd_publish_images,
@@ -57,3 +71,13 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
                                        "else the AWS managed ECR key)")
     sub.add_argument("--build-command", default=BUILD_COMMAND,
                      help="command that builds and pushes one image ({name} {tag} {registry}); default: %(default)s")
+
+    sub = command("seed-code", cmd_seed_code, "render the SageMaker Projects seed code for one project and zip "
+                  "each repository", config=False)
+    sub.add_argument("action", choices=["render"])
+    sub.add_argument("--project-name", required=True, help="the SageMaker project name")
+    sub.add_argument("--project-id", default="p-local", help="default of the template's SageMakerProjectId")
+    sub.add_argument("--out", required=True, help="output directory")
+    sub.add_argument("--seed-bucket", default="seed-code-bucket",
+                     help="bucket the zips are uploaded to (default of the template's SeedCodeBucket)")
+    sub.add_argument("--seed-prefix", default="", help="key prefix of the zips in that bucket, e.g. yolo/v1/")
