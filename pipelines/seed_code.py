@@ -21,7 +21,7 @@ TEMPLATE_SUFFIXES = (".yml", ".yaml", ".json", ".md")
 PROJECT_NAME = re.compile(r"^[a-zA-Z](-*[a-zA-Z0-9]){0,31}$")  # SageMaker's project name pattern
 # The model build repository: the package, its tests and what builds and checks it.
 MODEL_BUILD_FILES = ("setup.py", "README.md", "buildspec.yml", "Makefile", "pytest.ini", "ruff.toml", "mypy.ini",
-                     ".importlinter", ".hadolint.yaml", ".gitignore")
+                     ".importlinter", ".hadolint.yaml", ".gitignore", "requirements-iac.txt")
 MODEL_BUILD_DIRS = ("pipelines", "steps", "containers", "tests", "benchmarks", "seed_code")
 _SKIPPED = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
@@ -92,6 +92,7 @@ def render(project_name: str, out: Path, *, project_id: str = "p-local", seed_bu
     return {
         "project_template": out / "project_template" / "project.yml",
         "modeldeploy": deploy,
-        "modeldeploy_zip": _zip([(f, f.relative_to(deploy).as_posix()) for f in _files(deploy)], out / "modeldeploy.zip"),
+        "modeldeploy_zip": _zip([(f, f.relative_to(deploy).as_posix()) for f in _files(deploy)],
+                                out / "modeldeploy.zip"),
         "modelbuild_zip": _zip(build_entries, out / "modelbuild.zip"),
     }

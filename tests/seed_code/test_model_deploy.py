@@ -40,8 +40,9 @@ def session():
 def _register(session, status: str) -> str:
     return session.client("sagemaker").create_model_package(
         ModelPackageGroupName=GROUP, ModelApprovalStatus=status,
-        InferenceSpecification={"Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://artifacts/models/model.tar.gz"}],
-                                "SupportedContentTypes": ["image/png"], "SupportedResponseMIMETypes": ["application/json"]},
+        InferenceSpecification={
+            "Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://artifacts/models/model.tar.gz"}],
+            "SupportedContentTypes": ["image/png"], "SupportedResponseMIMETypes": ["application/json"]},
     )["ModelPackageArn"]
 
 
