@@ -10,12 +10,15 @@ sorted order with a fixed timestamp, so the same source gives byte-identical zip
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
+import sys
 import zipfile
 from pathlib import Path
+from types import ModuleType
 
-__all__ = ["RenderError", "render", "repository_root"]
+__all__ = ["RenderError", "load_script", "render", "repository_root"]
 
 TEMPLATE_SUFFIXES = (".yml", ".yaml", ".json", ".md")
 PROJECT_NAME = re.compile(r"^[a-zA-Z](-*[a-zA-Z0-9]){0,31}$")  # SageMaker's project name pattern
@@ -37,6 +40,18 @@ def repository_root() -> Path:
     if not (root / "seed_code").is_dir():
         raise RenderError(f"no seed_code/ beside {root / 'pipelines'}: render from a source checkout (pip install -e)")
     return root
+
+
+def load_script(path: Path) -> ModuleType:
+    """A standalone seed code script (``modeldeploy/build.py``, ``modeldeploy/test/smoke_test.py``) as a module, so
+    local mode and the tests run the very code CodeBuild runs."""
+    spec = importlib.util.spec_from_file_location(f"seed_code_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise RenderError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def _files(folder: Path) -> list[Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipelines import aws
-from pipelines.cli.common import EXIT_OK, UsageError, load, print_json
+from pipelines.cli.common import EXIT_CHECK_FAILED, EXIT_OK, UsageError, load, print_json
 
 # The one build entry point of the step images (pipelines/images.py); {name} {tag} {registry} are filled in.
 BUILD_COMMAND = "yolo-pipeline images build --image {name} --tag {tag} --registry {registry} --push"
@@ -61,6 +62,61 @@ def cmd_seed_code(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _local_smoke_test(stage: str):
+    """The seed code's own smoke test (test/smoke_test.py, the stage config's budget) against a local endpoint."""
+    from pipelines.seed_code import load_script, repository_root
+
+    deploy_code = repository_root() / "seed_code" / "modeldeploy"
+    smoke = load_script(deploy_code / "test" / "smoke_test.py")
+    build = load_script(deploy_code / "build.py")
+    settings = smoke.stage_settings(json.loads((deploy_code / f"{stage}-config.json").read_text()))
+
+    def run(invocations_url: str, model: Path) -> tuple[bool, str]:
+        names = smoke.class_names(build.model_json_from_archive(model.read_bytes(), str(model)))
+        result = smoke.run(smoke.http_invoke(invocations_url), names, requests=int(settings["requests"]),
+                           p95_latency_ms=float(settings["p95_latency_ms"]))
+        return result.passed, result.summary()
+
+    return run
+
+
+def _project(args: argparse.Namespace) -> tuple[str, str]:
+    """The model package group and the project name (endpoints are ``<project>-<stage>``; default: the pipeline's
+    name when no SageMaker project is configured)."""
+    config = load(args.config, args.sets)
+    return config.model_package_group_name, config.project.name or config.pipeline_name
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    if not args.local:
+        raise UsageError("on AWS an approval in the Model Registry starts the model deploy pipeline "
+                         "(seed_code/modeldeploy); `deploy` rehearses it locally: add --local")
+    from pipelines.local import LocalModeError
+    from pipelines.local.stages import deploy
+
+    group, project = _project(args)
+    try:
+        done = deploy(args.state_dir, group=group, project=project, stage=args.stage,
+                      smoke_test=_local_smoke_test(args.stage), approve=args.approve)
+    except LocalModeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    print(f"{done.endpoint}: version {done.version} of {done.group} at {done.url}", file=sys.stderr)
+    print(f"smoke test passed: {done.smoke_test}", file=sys.stderr)
+    print(done.url)
+    return EXIT_OK
+
+
+def after_local_rejection(args: argparse.Namespace, group: str, version: int) -> None:
+    """``registry reject --local``: what the model package rule does on AWS (redeploy the previous approved)."""
+    from pipelines.local.stages import after_rejection
+
+    _, project = _project(args)
+    for line in after_rejection(args.state_dir, group=group, version=version, project=project,
+                                smoke_test=_local_smoke_test("staging")):
+        print(line, file=sys.stderr)
+
+
 def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     """Add the CI/CD subcommands through ``build_parser``'s ``command`` helper."""
     sub = command("publish-images", cmd_publish_images,
@@ -81,3 +137,10 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     sub.add_argument("--seed-bucket", default="seed-code-bucket",
                      help="bucket the zips are uploaded to (default of the template's SeedCodeBucket)")
     sub.add_argument("--seed-prefix", default="", help="key prefix of the zips in that bucket, e.g. yolo/v1/")
+
+    sub = command("deploy", cmd_deploy, "deploy the newest approved version to a stage and smoke-test it (the model "
+                  "deploy pipeline, rehearsed locally)")
+    sub.add_argument("--stage", choices=["staging", "prod"], required=True)
+    sub.add_argument("--approve", action="store_true", help="the manual approval prod waits for")
+    sub.add_argument("--local", action="store_true", help="local mode (required: on AWS the deploy pipeline does this)")
+    sub.add_argument("--state-dir", help="local state directory (default ./.yolo-pipeline or $YOLO_PIPELINE_HOME)")

@@ -153,6 +153,8 @@ def cmd_registry(args: argparse.Namespace) -> int:
             status = "Approved" if args.action == "approve" else "Rejected"
             version = registry.set_approval(group, _version(args.versions, 1), status, args.note)
             print(f"{group} version {version.version}: {version.approval_status}", file=sys.stderr)
+            if args.local and status == "Rejected":
+                cicd.after_local_rejection(args, group, version.version)
         else:
             a, b = _version(args.versions, 2)
             rows = compare(registry, group, a, b)

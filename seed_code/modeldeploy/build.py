@@ -54,17 +54,27 @@ def newest_approved(sagemaker, group: str) -> dict:
 
 
 def model_json(sagemaker, s3, package_arn: str) -> dict:
-    """model.json from the package's model.tar.gz (only that member is read; nothing is extracted to disk)."""
-    container = sagemaker.describe_model_package(ModelPackageName=package_arn)["InferenceSpecification"]["Containers"][0]
+    """model.json from the package's model.tar.gz."""
+    described = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    container = described["InferenceSpecification"]["Containers"][0]
     url = urlparse(container["ModelDataUrl"])
     body = s3.get_object(Bucket=url.netloc, Key=url.path.lstrip("/"))["Body"].read()
+    return model_json_from_archive(body, container["ModelDataUrl"])
+
+
+def model_json_from_archive(body: bytes, source: str) -> dict:
+    """model.json from a model.tar.gz's bytes (only that member is read; nothing is extracted to disk).
+
+    Raises:
+        NothingToDeploy: the archive holds no model.json.
+    """
     with tarfile.open(fileobj=io.BytesIO(body), mode="r:*") as archive:
         for member in archive.getmembers():
             if member.isfile() and Path(member.name).name == "model.json" and member.size <= MAX_MODEL_JSON_BYTES:
-                source = archive.extractfile(member)
-                if source is not None:
-                    return json.load(source)
-    raise NothingToDeploy(f"{container['ModelDataUrl']} holds no model.json: not a TrainYOLO model")
+                source_file = archive.extractfile(member)
+                if source_file is not None:
+                    return json.load(source_file)
+    raise NothingToDeploy(f"{source} holds no model.json: not a TrainYOLO model")
 
 
 def template_configuration(stage_config: dict, *, stage: str, package_arn: str, args: argparse.Namespace) -> dict:

@@ -8,6 +8,7 @@ CodeBuild passes SageMaker Runtime's InvokeEndpoint, local mode and the tests an
 Standard library only (boto3 is imported by ``main`` for CodeBuild), so the same file runs everywhere.
 
     python test/smoke_test.py --endpoint-name NAME --stage-config staging-config.json --model-json model.json
+    python test/smoke_test.py --url http://127.0.0.1:PORT/invocations --stage-config ... --model-json ...
 """
 
 from __future__ import annotations
@@ -138,6 +139,19 @@ def stage_settings(stage_config: dict) -> dict:
     return {**DEFAULTS, **stage_config.get("SmokeTest", {})}
 
 
+def http_invoke(invocations_url: str, timeout_s: float = 60.0) -> Invoke:
+    """POST to an endpoint's /invocations URL (a local endpoint, the inference server itself)."""
+    import urllib.request
+
+    def invoke(body: bytes, content_type: str) -> bytes:
+        request = urllib.request.Request(invocations_url, data=body, method="POST",
+                                         headers={"Content-Type": content_type, "Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return response.read()
+
+    return invoke
+
+
 def sagemaker_invoke(endpoint_name: str, region: str | None = None) -> Invoke:
     import boto3
 
@@ -152,7 +166,9 @@ def sagemaker_invoke(endpoint_name: str, region: str | None = None) -> Invoke:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--endpoint-name", required=True)
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--endpoint-name", help="a SageMaker endpoint (InvokeEndpoint)")
+    target.add_argument("--url", help="an /invocations URL instead (a local endpoint)")
     parser.add_argument("--stage-config", required=True, help="staging-config.json (its SmokeTest section)")
     parser.add_argument("--model-json", required=True, help="the deployed model's model.json (written by build.py)")
     parser.add_argument("--image", help="a PNG (default: test/sample.png)")
@@ -161,9 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = stage_settings(json.loads(Path(args.stage_config).read_text()))
     names = class_names(json.loads(Path(args.model_json).read_text()))
     image = Path(args.image).read_bytes() if args.image else None
-    result = run(sagemaker_invoke(args.endpoint_name, args.region), names, image=image,
-                 requests=int(settings["requests"]), p95_latency_ms=float(settings["p95_latency_ms"]))
-    print(f"smoke test of {args.endpoint_name}: {'passed' if result.passed else 'FAILED'}: {result.summary()}")
+    invoke = http_invoke(args.url) if args.url else sagemaker_invoke(args.endpoint_name, args.region)
+    result = run(invoke, names, image=image, requests=int(settings["requests"]),
+                 p95_latency_ms=float(settings["p95_latency_ms"]))
+    verdict = "passed" if result.passed else "FAILED"
+    print(f"smoke test of {args.url or args.endpoint_name}: {verdict}: {result.summary()}")
     return 0 if result.passed else 1
 
 
