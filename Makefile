@@ -24,7 +24,7 @@ $(STAMP): setup.py
 	rm -f $(VENV)/.installed-* && touch $@
 
 lint: install
-	$(BIN)/ruff check pipelines steps containers tests benchmarks
+	$(BIN)/ruff check pipelines steps containers tests benchmarks seed_code
 	$(BIN)/lint-imports
 	$(BIN)/mypy pipelines steps containers
 
