@@ -81,10 +81,11 @@ def _local_smoke_test(stage: str):
 
 
 def _project(args: argparse.Namespace) -> tuple[str, str]:
-    """The model package group and the project name (endpoints are ``<project>-<stage>``; default: the pipeline's
-    name when no SageMaker project is configured)."""
+    """The model package group and the project name: endpoints are ``<project>-<stage>`` as in the CloudFormation
+    template. Without a configured SageMaker project, the base job prefix stands in (not the pipeline name:
+    ``<pipeline>-staging`` is the pipeline's own DeployStaging endpoint)."""
     config = load(args.config, args.sets)
-    return config.model_package_group_name, config.project.name or config.pipeline_name
+    return config.model_package_group_name, config.project.name or config.base_job_prefix
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
