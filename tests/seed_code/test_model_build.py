@@ -51,10 +51,13 @@ def test_existing_tags_are_skipped_and_new_ones_pushed(ecr, tmp_path, capsys):
 
 
 def test_a_failed_build_stops_with_the_command(ecr, capsys):
-    assert main(["publish-images", "--set", f"images.registry={REGISTRY}", "--image", "training",
+    assert main(["publish-images", "--set", f"images.registry={REGISTRY}", "--image", "training", "--kms-key", "",
                  "--build-command", f"{sys.executable} -c 'raise SystemExit(3)'"]) == 2
     err = capsys.readouterr().err
     assert "error: building image training:" in err and "failed (exit 3)" in err
+    # An empty --kms-key (KMS_KEY_ARN unset in the buildspec) means ECR's AWS managed key, still KMS.
+    created = ecr.describe_repositories(repositoryNames=["yolo-pipelines-training"])["repositories"][0]
+    assert created["encryptionConfiguration"]["encryptionType"] == "KMS"
 
 
 def test_a_registry_is_required(ecr, capsys):
