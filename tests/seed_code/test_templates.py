@@ -119,3 +119,32 @@ def test_the_deploy_rule_matches_approved_and_rejected_not_pending(rendered):
     matched = sorted((json.loads(m["Body"])["detail"]["ModelPackageGroupName"],
                       json.loads(m["Body"])["detail"]["ModelApprovalStatus"]) for m in messages)
     assert matched == [("demo-yolo11", "Approved"), ("demo-yolo11", "Rejected")]
+
+
+def _statements(template: dict):
+    for name, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if isinstance(statement, dict) and "Fn::If" in statement:
+                    statement = statement["Fn::If"][1]
+                yield name, statement
+
+
+def test_roles_are_least_privilege(rendered):
+    template, _ = decode_str(rendered["project_template"].read_text())
+    statements = list(_statements(template))
+    assert len(statements) > 30
+    for role, statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert not any(a == "*" or a.endswith(":*") for a in actions), (role, statement)
+        if "iam:PassRole" in actions:
+            assert resources != ["*"], (role, statement)
+            assert statement["Condition"]["StringEquals"]["iam:PassedToService"], (role, statement)
+        if resources == ["*"]:  # only actions that take no resource ARN
+            assert all(a.split(":")[1].startswith(("Get", "List", "Describe", "Validate", "PutMetricData",
+                                                   "RegisterScalableTarget", "DeregisterScalableTarget",
+                                                   "PutScalingPolicy", "DeleteScalingPolicy"))
+                       for a in actions), (role, statement)
