@@ -74,7 +74,8 @@ def _local_smoke_test(stage: str):
     def run(invocations_url: str, model: Path) -> tuple[bool, str]:
         names = smoke.class_names(build.model_json_from_archive(model.read_bytes(), str(model)))
         result = smoke.run(smoke.http_invoke(invocations_url), names, requests=int(settings["requests"]),
-                           p95_latency_ms=float(settings["p95_latency_ms"]))
+                           p95_latency_ms=float(settings["p95_latency_ms"]),
+                           min_detections=int(settings["min_detections"]))
         return result.passed, result.summary()
 
     return run

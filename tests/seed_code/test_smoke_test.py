@@ -46,7 +46,7 @@ def test_passes_against_a_local_endpoint(smoke_test, tmp_path):
     endpoint = start_endpoint(tmp_path / "state", "demo-staging", model, timeout_s=120)
     try:
         result = smoke_test.run(smoke_test.http_invoke(endpoint.invocations_url), CLASS_NAMES, requests=5,
-                                p95_latency_ms=60_000)
+                                p95_latency_ms=60_000, min_detections=2)
     finally:
         stop_endpoint(tmp_path / "state", "demo-staging")
     assert result.passed, result.summary()
@@ -86,3 +86,10 @@ def test_a_p95_over_the_stage_budget_fails(smoke_test, serving):
     assert smoke_test.run(smoke_test.http_invoke(url), CLASS_NAMES, requests=4, p95_latency_ms=60_000).passed
     slow = smoke_test.run(smoke_test.http_invoke(url), CLASS_NAMES, requests=4, p95_latency_ms=0.000001)
     assert "is over the stage budget of 1e-06 ms" in slow.summary()
+
+
+def test_fewer_detections_than_the_stage_expects_fail(smoke_test, serving):
+    handler, url = serving
+    handler.body = json.dumps({"predictions": [GOOD]}).encode()
+    result = smoke_test.run(smoke_test.http_invoke(url), CLASS_NAMES, requests=2, min_detections=2)
+    assert "request 1: 1 detections, the stage expects at least 2 in the sample image" in result.summary()

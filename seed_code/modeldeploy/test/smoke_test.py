@@ -25,7 +25,7 @@ from pathlib import Path
 
 Invoke = Callable[[bytes, str], bytes]
 SAMPLE_IMAGE = Path(__file__).with_name("sample.png")
-DEFAULTS = {"requests": 20, "p95_latency_ms": 2000.0}
+DEFAULTS = {"requests": 20, "p95_latency_ms": 2000.0, "min_detections": 0}
 _EPSILON = 0.5  # pixels of rounding slack on box coordinates
 
 
@@ -110,8 +110,9 @@ def p95(values: Sequence[float]) -> float:
 
 
 def run(invoke: Invoke, names: Sequence[str], *, image: bytes | None = None, requests: int = 20,
-        p95_latency_ms: float = 2000.0) -> SmokeResult:
-    """Send ``image`` ``requests`` times; every response must hold to the contract and the p95 to the budget."""
+        p95_latency_ms: float = 2000.0, min_detections: int = 0) -> SmokeResult:
+    """Send ``image`` ``requests`` times; every response must hold to the contract (with at least
+    ``min_detections`` boxes, for a sample image whose objects the model must find) and the p95 to the budget."""
     image = image if image is not None else SAMPLE_IMAGE.read_bytes()
     width, height = png_size(image)
     latencies, problems, detections = [], [], 0
@@ -128,6 +129,10 @@ def run(invoke: Invoke, names: Sequence[str], *, image: bytes | None = None, req
             problems += [f"request {attempt + 1}: {p}" for p in found]
             break
         detections = len(json.loads(body)["predictions"])
+        if detections < min_detections:
+            problems.append(f"request {attempt + 1}: {detections} detections, the stage expects at least "
+                            f"{min_detections} in the sample image")
+            break
     latency = p95(latencies) if latencies else float("nan")
     if latencies and latency > p95_latency_ms:
         problems.append(f"p95 latency {latency:.1f} ms is over the stage budget of {p95_latency_ms:g} ms")
@@ -179,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     image = Path(args.image).read_bytes() if args.image else None
     invoke = http_invoke(args.url) if args.url else sagemaker_invoke(args.endpoint_name, args.region)
     result = run(invoke, names, image=image, requests=int(settings["requests"]),
-                 p95_latency_ms=float(settings["p95_latency_ms"]))
+                 p95_latency_ms=float(settings["p95_latency_ms"]), min_detections=int(settings["min_detections"]))
     verdict = "passed" if result.passed else "FAILED"
     print(f"smoke test of {args.url or args.endpoint_name}: {verdict}: {result.summary()}")
     return 0 if result.passed else 1
