@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipelines import aws
 from pipelines.aws import pipeline_service
-from pipelines.cli import local_mode
+from pipelines.cli import cicd, local_mode
 from pipelines.cli.common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -178,6 +178,8 @@ def cmd_registry(args: argparse.Namespace) -> int:
             status = "Approved" if args.action == "approve" else "Rejected"
             version = registry.set_approval(group, _version(args.versions, 1), status, args.note)
             print(f"{group} version {version.version}: {version.approval_status}", file=sys.stderr)
+            if args.local and status == "Rejected":
+                cicd.after_local_rejection(args, group, version.version)
         else:
             a, b = _version(args.versions, 2)
             rows = compare(registry, group, a, b)
@@ -305,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("sample-data", cmd_sample_data, "write the synthetic sample dataset", config=False)
     sub.add_argument("--out", required=True, help="output directory")
     sub.add_argument("--format", choices=["yolo", "ground-truth", "coco"], default="yolo")
+    cicd.register(command)
     return parser
 
 
