@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.yaml")
 
+NO_MODEL_PREFIX = "inputs/no-model/"  # under s3://<bucket>/<prefix>/: the default of the optional model inputs
 YOLO_VARIANTS = ("yolo11n", "yolo11s", "yolo11m", "yolo11l", "yolo11x")
 APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
 
@@ -136,6 +137,8 @@ class TrainingConfig(_Section):
     volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 50
     seed: int = 0
     mlflow_tracking_uri: str | None = Field(None, description="MLflow tracking URI or SageMaker MLflow server ARN.")
+    warm_start: bool = Field(False, description="Start every execution from the newest approved version's model "
+                                                "(start, run-pipeline, run --local; as start --warm-start).")
 
     @model_validator(mode="after")
     def _spot_wait(self) -> TrainingConfig:
@@ -177,6 +180,12 @@ class ParameterDefaults(_Section):
     warmup_epochs: Annotated[float, Field(ge=0)] = 3.0
     data_loader_workers: Annotated[int, Field(ge=0, le=64)] = 8
     map_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
+    # How far below the approved baseline's test mAP50-95 a new model may score and still be registered.
+    regression_tolerance: Annotated[float, Field(ge=0, le=1)] = 0.0
+    pretrained_weights_uri: str | None = Field(None, description="Weights to start from (a .pt staged by `weights "
+                                                                 "stage`, or a model.tar.gz); default: none (YAML)")
+    baseline_model_uri: str | None = Field(None, description="The baseline's model.tar.gz; default: none (filled "
+                                                             "with the approved version's at start)")
     model_approval_status: Literal[APPROVAL_STATUSES] = "PendingManualApproval"  # type: ignore[valid-type]
     deploy_staging: bool = False
 
@@ -185,7 +194,7 @@ class ParameterDefaults(_Section):
     def _instance_types(cls, value: str) -> str:
         return _instance_type(value)
 
-    @field_validator("input_data_uri")
+    @field_validator("input_data_uri", "pretrained_weights_uri", "baseline_model_uri")
     @classmethod
     def _input_uri(cls, value: str | None) -> str | None:
         if value is None or value.startswith("s3://"):
@@ -281,6 +290,16 @@ class PipelineConfig(_Section):
     @property
     def input_data_uri(self) -> str:
         return self.parameters.input_data_uri or f"{self.s3_root}/datasets/raw/"
+
+    @property
+    def no_model_uri(self) -> str:
+        """The default of the optional model inputs (weights, baseline): a prefix whose one object is NO_MODEL.txt.
+
+        A SageMaker job input must name objects that exist (a job whose input prefix holds nothing fails its
+        download), and a parameter cannot drop an input, so "no model" is this prefix; ``start``, ``run-pipeline``
+        and ``run --local`` put the object there (``pipelines.model_inputs``).
+        """
+        return f"{self.s3_root}/{NO_MODEL_PREFIX}"
 
 
 def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:

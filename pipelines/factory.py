@@ -35,6 +35,8 @@ def build_pipeline(config: PipelineConfig, session: PipelineSession | None = Non
 
     defaults = config.parameters.model_dump()
     defaults["input_data_uri"] = config.input_data_uri
+    defaults["pretrained_weights_uri"] = config.parameters.pretrained_weights_uri or config.no_model_uri
+    defaults["baseline_model_uri"] = config.parameters.baseline_model_uri or config.no_model_uri
     params = PipelineParameters.with_defaults(**defaults)
     tags = {**config.tags, **project_tags(config)}
     context = StepContext(

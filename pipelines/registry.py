@@ -64,6 +64,8 @@ def evaluation_details(evaluation: dict[str, Any] | None, folder: str) -> dict[s
     ``baseline`` is None when the version was evaluated without one (no approved version then), else the baseline
     model's provenance and, per headline metric, the baseline's value and the delta (this version - baseline).
     ``plots`` are the plot files beside evaluation.json, under ``folder`` (an S3 prefix or a local folder).
+    ``trained_from`` is where its training started (model.json's ``initialisation``: yaml, pretrained or warm_start,
+    and the weights' source).
     """
     if not evaluation:
         return {}
@@ -73,7 +75,8 @@ def evaluation_details(evaluation: dict[str, Any] | None, folder: str) -> dict[s
         baseline = {"model": recorded.get("model"),
                     **{name: recorded[name] for name in HEADLINE_METRICS if isinstance(recorded.get(name), dict)}}
     plots = [f"{folder.rstrip('/')}/{plot}" for plot in evaluation.get("plots") or [] if isinstance(plot, str)]
-    return {"baseline": baseline, "plots": plots}
+    start = (evaluation.get("model") or {}).get("initialisation")
+    return {"baseline": baseline, "plots": plots, "trained_from": start}
 
 
 def compare(registry: ModelRegistry, group: str, a: int, b: int) -> list[tuple[str, float | None, float | None]]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from containers.common.checkpoint_metadata import CheckpointError, read_metadata
 from pipelines.config import YOLO_VARIANTS
 
-__all__ = ["MANIFEST", "NO_MODEL", "StagedWeights", "WeightsError", "inspect", "no_model_uri"]
+__all__ = ["MANIFEST", "NO_MODEL", "NO_MODEL_TEXT", "StagedWeights", "WeightsError", "inspect"]
 
 MANIFEST = "weights.json"
 NO_MODEL = "NO_MODEL.txt"  # as containers.training.weights.NO_MODEL: the images read a folder of only this as "none"
@@ -52,16 +52,6 @@ class StagedWeights:
 
     def manifest(self) -> dict[str, object]:
         return {**asdict(self), "class_names": list(self.class_names)}
-
-
-def no_model_uri(s3_root: str) -> str:
-    """The default of the optional model inputs: a prefix whose one object is NO_MODEL.
-
-    A SageMaker job input must name objects that exist (an empty prefix fails the job's download), and a pipeline
-    parameter cannot be left out of a job's inputs, so "no weights" / "no baseline" is this prefix. ``upsert`` and
-    ``run --local`` make sure it is there.
-    """
-    return f"{s3_root.rstrip('/')}/inputs/no-model/"
 
 
 def inspect(file: Path, variant: str) -> StagedWeights:

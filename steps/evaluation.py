@@ -1,6 +1,8 @@
 """EvaluateYOLO: score the trained model on the held-out test split, on the training image as a processor.
 
-evaluation.json is a PropertyFile, so the quality gate reads it with static JsonGet paths.
+evaluation.json is a PropertyFile, so the quality gate reads it with static JsonGet paths. The baseline input (the
+approved version's model.tar.gz, or the "no model" prefix) is scored in the same job on the same test split; the
+image computes ``baseline.minimum_mAP50_95`` = baseline - RegressionTolerance because conditions cannot subtract.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ ENTRYPOINT = ["python3", "-m", "containers.training.evaluate"]
 REPORT_NAME = "evaluation"
 REPORT_FILE = "evaluation.json"
 MAP50_95_PATH = "object_detection_metrics.mAP50_95.value"
+BASELINE_MAP50_95_PATH = "baseline.mAP50_95.value"  # 0.0 without a baseline
+MINIMUM_MAP50_95_PATH = "baseline.minimum_mAP50_95"  # max(0, baseline - RegressionTolerance); 0.0 without one
 
 
 def build_evaluation_step(context: StepContext, params: PipelineParameters, *, model_data,
@@ -28,7 +32,9 @@ def build_evaluation_step(context: StepContext, params: PipelineParameters, *, m
         inputs=[
             processing_input("model", model_data, f"{PROCESSING_ROOT}/model"),
             processing_input("test", test_data, f"{PROCESSING_ROOT}/test"),
+            processing_input("baseline", params.baseline_model_uri, f"{PROCESSING_ROOT}/baseline"),
         ],
+        arguments=["--regression-tolerance", params.regression_tolerance.to_string()],
         outputs=[processing_output(REPORT_NAME, f"{PROCESSING_ROOT}/evaluation",
                                    context.execution_s3_uri("evaluation"))],
     )
@@ -38,6 +44,6 @@ def build_evaluation_step(context: StepContext, params: PipelineParameters, *, m
         property_files=[report],
         cache_config=context.cache_config,
         retry_policies=context.job_retry_policies,
-        description="Evaluate the trained model on the test split; writes evaluation.json.",
+        description="Evaluate the trained model and the approved baseline on the test split; writes evaluation.json.",
     )
     return step, report

@@ -39,6 +39,9 @@ class PipelineParameters:
     warmup_epochs: ParameterFloat
     data_loader_workers: ParameterInteger
     map_threshold: ParameterFloat
+    regression_tolerance: ParameterFloat
+    pretrained_weights_uri: ParameterString
+    baseline_model_uri: ParameterString
     model_approval_status: ParameterString
     deploy_staging: ParameterBoolean
 

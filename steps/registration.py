@@ -1,4 +1,8 @@
-"""The quality gate: register the model when mAP50-95 clears MapThreshold, otherwise fail with both values.
+"""The quality gate: register the model when its test mAP50-95 clears MapThreshold and is not worse than the approved
+baseline's by more than RegressionTolerance; otherwise fail naming the rule that failed, with both values.
+
+The two rules are two ConditionSteps in a row (CheckQuality, then CheckRegression), each with its own FailStep,
+because a FailStep's message cannot depend on which condition of one ConditionStep failed.
 
 Registration goes through ModelBuilder.register() into the model package group, with the approval status as a
 parameter (PendingManualApproval by default: approvers decide), evaluation.json as ModelMetrics and the execution's
@@ -21,12 +25,14 @@ from sagemaker.mlops.workflow.steps import ProcessingStep, Step
 from sagemaker.serve import ModelBuilder
 
 from steps.context import StepContext
-from steps.evaluation import MAP50_95_PATH, REPORT_FILE
+from steps.evaluation import BASELINE_MAP50_95_PATH, MAP50_95_PATH, MINIMUM_MAP50_95_PATH, REPORT_FILE
 from steps.parameters import PipelineParameters
 
 GATE_STEP_NAME = "CheckQuality"
 REGISTER_STEP_NAME = "RegisterYOLO"
 FAIL_STEP_NAME = "QualityGateFailed"
+REGRESSION_STEP_NAME = "CheckRegression"
+REGRESSION_FAIL_STEP_NAME = "RegressionGateFailed"
 CONTENT_TYPES = ["image/jpeg", "image/png", "application/x-image", "application/json"]
 RESPONSE_TYPES = ["application/json"]
 # The inference image runs ONNX Runtime on CPU only: advertise CPU instance types, never GPU ones.
@@ -56,7 +62,10 @@ def build_register_step(context: StepContext, params: PipelineParameters, *, mod
         approval_status=params.model_approval_status,
         model_metrics=ModelMetrics(model_quality=ModelQuality(
             statistics=MetricsSource(content_type="application/json", s3_uri=evaluation_uri))),
+        # what the model was trained from and compared with (model.json and evaluation.json say more)
         customer_metadata_properties={"PipelineExecutionId": ExecutionVariables.PIPELINE_EXECUTION_ID,
+                                      "PretrainedWeightsUri": params.pretrained_weights_uri,
+                                      "BaselineModelUri": params.baseline_model_uri,
                                       **dict(sorted(metadata.items()))},
     )
     if context.tags:  # ModelBuilder.register() takes no tags; CreateModelPackage does
@@ -67,8 +76,28 @@ def build_register_step(context: StepContext, params: PipelineParameters, *, mod
 
 def build_quality_gate(params: PipelineParameters, *, evaluation_step: ProcessingStep, report: PropertyFile,
                        if_steps: list[Step]) -> ConditionStep:
-    """CheckQuality: mAP50-95 >= MapThreshold -> ``if_steps`` (RegisterYOLO, ...), else QualityGateFailed."""
-    measured = JsonGet(step_name=evaluation_step.name, property_file=report, json_path=MAP50_95_PATH)
+    """CheckQuality: mAP50-95 >= MapThreshold, else QualityGateFailed; then CheckRegression: mAP50-95 >= the
+    baseline's minimum (baseline - RegressionTolerance; 0 without a baseline) -> ``if_steps`` (RegisterYOLO, ...),
+    else RegressionGateFailed."""
+
+    def value(path: str) -> JsonGet:
+        return JsonGet(step_name=evaluation_step.name, property_file=report, json_path=path)
+
+    measured = value(MAP50_95_PATH)
+    regression = ConditionStep(
+        name=REGRESSION_STEP_NAME,
+        conditions=[ConditionGreaterThanOrEqualTo(left=measured, right=value(MINIMUM_MAP50_95_PATH))],
+        if_steps=if_steps,
+        else_steps=[FailStep(
+            name=REGRESSION_FAIL_STEP_NAME,
+            error_message=Join(on="", values=[
+                "Regression gate failed: mAP50-95 on the test split is ", measured, ", below the approved baseline's ",
+                value(BASELINE_MAP50_95_PATH), " minus RegressionTolerance ", params.regression_tolerance,
+                "; the model was not registered."]),
+            description="Stop the execution when the model is worse than the approved version.",
+        )],
+        description="Register only a model not worse than the approved baseline by more than RegressionTolerance.",
+    )
     fail = FailStep(
         name=FAIL_STEP_NAME,
         error_message=Join(on="", values=[
@@ -79,7 +108,7 @@ def build_quality_gate(params: PipelineParameters, *, evaluation_step: Processin
     return ConditionStep(
         name=GATE_STEP_NAME,
         conditions=[ConditionGreaterThanOrEqualTo(left=measured, right=params.map_threshold)],
-        if_steps=if_steps,
+        if_steps=[regression],
         else_steps=[fail],
-        description="Register only a model whose test mAP50-95 reaches MapThreshold.",
+        description="Go on to the regression check only with a test mAP50-95 that reaches MapThreshold.",
     )

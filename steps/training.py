@@ -97,6 +97,7 @@ def build_training_step(context: StepContext, params: PipelineParameters, *, tra
             "warmup_epochs": params.warmup_epochs.to_string(),
             "workers": params.data_loader_workers.to_string(),
             "seed": str(seed),
+            "weights_uri": params.pretrained_weights_uri,  # the weights' source, for model.json and MLflow
         },
         environment=dict(sorted((environment or {}).items())),
         tags=[Tag(key=key, value=value) for key, value in context.tags] or None,
@@ -105,6 +106,10 @@ def build_training_step(context: StepContext, params: PipelineParameters, *, tra
         input_data_config=[
             InputData(channel_name="train", data_source=train_data),
             InputData(channel_name="val", data_source=val_data),
+            # Always there: PretrainedWeightsUri defaults to the "no model" prefix (an input cannot be dropped by a
+            # parameter, and CreateTrainingJob fails on an empty S3Uri or a prefix with no objects). See
+            # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_S3DataSource.html
+            InputData(channel_name="weights", data_source=params.pretrained_weights_uri),
         ],
         wait=False,
         logs=False,

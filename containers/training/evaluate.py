@@ -128,7 +128,7 @@ def _score(archive: Path, role: str, test: Split, workdir: Path, args: argparse.
         metrics={**{name: {"value": float(getattr(box, attribute))} for name, attribute in HEADLINE.items()},
                  "per_class": per_class},
         dataset={"images": seen[-1], "instances": int(metrics.nt_per_class.sum()), "classes": names},
-        model={key: card.get(key) for key in ("variant", "training_job_name", "git_sha")},
+        model={key: card.get(key) for key in ("variant", "training_job_name", "git_sha", "initialisation")},
         imgsz=imgsz,
         plots_dir=Path(metrics.save_dir),
     )

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipelines.weights import MANIFEST, NO_MODEL, NO_MODEL_TEXT, StagedWeights, no_model_uri
+from pipelines.weights import MANIFEST, StagedWeights
 
-__all__ = ["ensure_no_model", "upload"]
+__all__ = ["put_text", "upload"]
 
 
 def upload(s3_client: Any, weights: StagedWeights, file: Path, s3_root: str, kms_key_id: str | None = None) -> str:
@@ -35,11 +35,8 @@ def _stored_sha256(s3_client: Any, bucket: str, key: str) -> str | None:
         return None
 
 
-def ensure_no_model(s3_client: Any, s3_root: str, kms_key_id: str | None = None) -> str:
-    """Put the "no model" placeholder where the pipeline's optional model inputs default to; return its prefix."""
-    prefix = no_model_uri(s3_root)
-    bucket, _, key = prefix.removeprefix("s3://").partition("/")
+def put_text(s3_client: Any, uri: str, text: str, kms_key_id: str | None = None) -> None:
+    """Write a small text object (the no-model placeholder) at ``uri``."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
     encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
-    s3_client.put_object(Bucket=bucket, Key=f"{key}{NO_MODEL}", Body=NO_MODEL_TEXT.encode(), ContentType="text/plain",
-                         **encryption)
-    return prefix
+    s3_client.put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType="text/plain", **encryption)

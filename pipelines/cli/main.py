@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipelines import aws
 from pipelines.aws import pipeline_service
-from pipelines.cli import cicd, local_mode, weights
+from pipelines.cli import cicd, local_mode, model_inputs
 from pipelines.cli.common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -70,6 +70,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     # What these values would break (a volume KMS key on an NVMe instance type, ...); the role and images were
     # checked when the pipeline was upserted.
     require_valid(definition, config, parameters, deployable=False)
+    parameters = model_inputs.settle_on_aws(definition, parameters, kms_key_id=config.kms_key_id,
+                                            warm_start=args.warm_start or config.training.warm_start)
     client = aws.client("sagemaker")
     execution = pipeline_service.start(client, name=config.pipeline_name, parameters=parameters,
                                        display_name=args.display_name)
@@ -266,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--display-name", help="execution display name")
     sub.add_argument("--wait", action="store_true", help="wait for the end (exit 1 unless it succeeds)")
     sub.add_argument("--poll", type=float, default=30.0, help=argparse.SUPPRESS)
+    model_inputs.warm_start_option(sub)
 
     command("diff", cmd_diff, "compare the local definition with the deployed one (exit 1 when they differ)")
 
@@ -293,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--no-cache", action="store_true", help="run every job even when the cache could serve it")
     sub.add_argument("--verbose", action="store_true", help="also print every line the jobs print")
     sub.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    model_inputs.warm_start_option(sub)
 
     sub = command("registry", cmd_registry, "list, show, compare, approve or reject model versions")
     sub.add_argument("action", choices=["list", "show", "approve", "reject", "compare"])
@@ -316,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("image", help="a .jpg or .png file")
     sub.add_argument("--state-dir", help="local state directory (default ./.yolo-pipeline or $YOLO_PIPELINE_HOME)")
 
-    weights.add_parser(command)
+    model_inputs.add_parser(command)
 
     sub = command("graph", cmd_graph, "print the pipeline's DAG")
     sub.add_argument("--format", choices=["mermaid"], default="mermaid")

@@ -13,6 +13,7 @@ from pipelines import aws
 from pipelines.aws import pipeline_service
 from pipelines.cli.common import EXIT_CHECK_FAILED, EXIT_OK, UsageError, cli_errors
 from pipelines.cli.get_pipeline_definition import get_pipeline_from_module, parse_kwargs
+from pipelines.cli.model_inputs import settle_on_aws, warm_start_option
 
 
 def parse_tags(text: str | None) -> dict[str, str]:
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-description", "--description", help="pipeline description")
     parser.add_argument("--wait", action="store_true", help="wait for the execution to end (exit 1 unless it succeeds)")
     parser.add_argument("--no-start", action="store_true", help="only upsert the pipeline; start no execution")
+    warm_start_option(parser)
     args = parser.parse_args(argv)
     kwargs = parse_kwargs(args.kwargs)
     kwargs.setdefault("role", args.role_arn)
@@ -52,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_start:
         print(arn)
         return EXIT_OK
-    execution = pipeline_service.start(client, name=pipeline.name, parameters={})
+    parameters = settle_on_aws(pipeline.definition(), {}, warm_start=args.warm_start)
+    execution = pipeline_service.start(client, name=pipeline.name, parameters=parameters)
     print(execution)
     if args.wait:
         status = pipeline_service.wait(client, execution)

@@ -104,7 +104,8 @@ def test_graph_prints_mermaid(capsys):
     assert main(["graph"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("flowchart TD\n")
-    assert "CheckQuality -->|yes| RegisterYOLO" in out and "CheckQuality -->|no| QualityGateFailed" in out
+    assert "CheckQuality -->|yes| CheckRegression" in out and "CheckQuality -->|no| QualityGateFailed" in out
+    assert "CheckRegression -->|yes| RegisterYOLO" in out and "CheckRegression -->|no| RegressionGateFailed" in out
 
 
 def _free_port() -> int:

@@ -56,11 +56,24 @@ def test_step_graph_and_parameters(definition):
     steps = steps_by_name(definition)
     assert [s["Name"] for s in definition["Steps"]] == ["PrepareData", "TrainYOLO", "EvaluateYOLO", "CheckQuality"]
     gate = steps["CheckQuality"]["Arguments"]
-    assert [s["Name"] for s in gate["IfSteps"]] == ["RegisterYOLO", "CheckDeployStaging"]
+    assert [s["Name"] for s in gate["IfSteps"]] == ["CheckRegression"]
     assert [s["Name"] for s in gate["ElseSteps"]] == ["QualityGateFailed"]
-    assert gate["Conditions"] == [{"Type": "GreaterThanOrEqualTo", "LeftValue": {"Std:JsonGet": {
-        "PropertyFile": {"Get": "Steps.EvaluateYOLO.PropertyFiles.EvaluationReport"},
-        "Path": "object_detection_metrics.mAP50_95.value"}}, "RightValue": {"Get": "Parameters.MapThreshold"}}]
+
+    def report(path):
+        return {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.EvaluateYOLO.PropertyFiles.EvaluationReport"},
+                                "Path": path}}
+
+    measured = report("object_detection_metrics.mAP50_95.value")
+    assert gate["Conditions"] == [{"Type": "GreaterThanOrEqualTo", "LeftValue": measured,
+                                   "RightValue": {"Get": "Parameters.MapThreshold"}}]
+    regression = steps["CheckRegression"]["Arguments"]  # champion/challenger: not worse than the approved baseline
+    assert [s["Name"] for s in regression["IfSteps"]] == ["RegisterYOLO", "CheckDeployStaging"]
+    assert [s["Name"] for s in regression["ElseSteps"]] == ["RegressionGateFailed"]
+    assert regression["Conditions"] == [{"Type": "GreaterThanOrEqualTo", "LeftValue": measured,
+                                         "RightValue": report("baseline.minimum_mAP50_95")}]
+    message = steps["RegressionGateFailed"]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
+    assert measured in message and report("baseline.mAP50_95.value") in message
+    assert {"Get": "Parameters.RegressionTolerance"} in message
     staging = steps["CheckDeployStaging"]
     assert staging["DependsOn"] == ["RegisterYOLO"]
     assert [s["Name"] for s in staging["Arguments"]["IfSteps"]] == [
@@ -69,6 +82,26 @@ def test_step_graph_and_parameters(definition):
     assert names["TrainingInstanceType"]["DefaultValue"] == "ml.g5.xlarge"
     assert names["ModelApprovalStatus"]["DefaultValue"] == "PendingManualApproval"
     assert names["DeployStaging"] == {"Name": "DeployStaging", "Type": "Boolean", "DefaultValue": False}
+    no_model = "s3://yolo-pipelines-artifacts/yolo11-detection/inputs/no-model/"
+    assert names["PretrainedWeightsUri"]["DefaultValue"] == names["BaselineModelUri"]["DefaultValue"] == no_model
+    assert names["RegressionTolerance"] == {"Name": "RegressionTolerance", "Type": "Float", "DefaultValue": 0.0}
+
+
+def test_optional_model_inputs_are_always_there(definition):
+    """The weights channel and the baseline input come from parameters whose default is the no-model prefix."""
+    steps = steps_by_name(definition)
+    training = steps["TrainYOLO"]["Arguments"]
+    [weights] = [c for c in training["InputDataConfig"] if c["ChannelName"] == "weights"]
+    assert weights["DataSource"]["S3DataSource"]["S3Uri"] == {"Get": "Parameters.PretrainedWeightsUri"}
+    assert training["HyperParameters"]["weights_uri"] == {"Get": "Parameters.PretrainedWeightsUri"}
+    evaluation = steps["EvaluateYOLO"]["Arguments"]
+    [baseline] = [i for i in evaluation["ProcessingInputs"] if i["InputName"] == "baseline"]
+    assert (baseline["S3Input"]["S3Uri"], baseline["S3Input"]["LocalPath"]) == (
+        {"Get": "Parameters.BaselineModelUri"}, "/opt/ml/processing/baseline")
+    assert evaluation["AppSpecification"]["ContainerArguments"][0] == "--regression-tolerance"
+    metadata = steps["RegisterYOLO"]["Arguments"]["CustomerMetadataProperties"]
+    assert metadata["PretrainedWeightsUri"] == {"Get": "Parameters.PretrainedWeightsUri"}
+    assert metadata["BaselineModelUri"] == {"Get": "Parameters.BaselineModelUri"}
 
 
 def test_training_job_contract(definition):

@@ -1,4 +1,4 @@
-"""The optional model inputs filled in at start: the approved baseline, a warm start, the "no model" placeholder;
+"""The optional model inputs settled at start: the approved baseline, a warm start, the "no model" placeholder;
 against the SageMaker Model Registry (moto) and the local registry."""
 
 from __future__ import annotations
@@ -7,11 +7,18 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from pipelines.model_inputs import BASELINE, WEIGHTS, WarmStartError, resolve
+from pipelines.config import load_config
+from pipelines.model_inputs import BASELINE, WEIGHTS, WarmStartError, ensure_placeholders, resolve
 from tests.pipelines.model_packages import GROUP, create_package
 
-ROOT = "s3://artifacts/yolo11-detection"
-NONE = f"{ROOT}/inputs/no-model/"
+NONE = "s3://yolo-pipelines-artifacts/yolo11-detection/inputs/no-model/"
+
+
+@pytest.fixture(scope="module")
+def definition():
+    from pipelines.factory import build_pipeline
+
+    return build_pipeline(load_config(environ={})).definition()
 
 
 @pytest.fixture
@@ -35,40 +42,45 @@ def test_latest_is_the_newest_version_of_that_status(sagemaker_registry):
                                    ModelApprovalStatus="Rejected")  # approved, then not
     latest = registry.latest(GROUP, "Approved")
     assert (latest.version, latest.approval_status) == (6, "Approved")
-    assert latest.details["model_data_url"] == "s3://b/models/6/model.tar.gz"
+    assert latest.model_data == "s3://b/models/6/model.tar.gz"
     assert registry.latest(GROUP, "Rejected").version == 8
 
 
-def test_without_an_approved_version_both_inputs_are_the_placeholder(sagemaker_registry):
+def test_without_an_approved_version_both_inputs_stay_at_the_placeholder(sagemaker_registry, definition):
     client, registry = sagemaker_registry
-    assert resolve({}, registry=registry, group=GROUP, s3_root=ROOT) == ({BASELINE: NONE, WEIGHTS: NONE}, None)
+    assert resolve({}, definition=definition, registry=registry) == ({}, None)  # no group yet
     client.create_model_package_group(ModelPackageGroupName=GROUP)
     create_package(client, "PendingManualApproval", 1)
     create_package(client, "Rejected", 2)
-    given = {WEIGHTS: "", BASELINE: "", "Epochs": 3}
-    assert resolve(given, registry=registry, group=GROUP, s3_root=ROOT)[0] == {WEIGHTS: NONE, BASELINE: NONE,
-                                                                             "Epochs": 3}
+    given = {WEIGHTS: "", BASELINE: "", "Epochs": 3}  # empty: the definition's default, the no-model prefix
+    resolved, used = resolve(given, definition=definition, registry=registry)
+    assert (resolved, used) == ({"Epochs": 3}, None)
+    written = []
+    assert ensure_placeholders(definition, resolved, lambda uri, text: written.append(uri)) == [NONE]
+    assert written == [f"{NONE}NO_MODEL.txt"]
     with pytest.raises(WarmStartError, match="a warm start needs an approved version in model package group"):
-        resolve({}, registry=registry, group=GROUP, s3_root=ROOT, warm_start=True)
+        resolve({}, definition=definition, registry=registry, warm_start=True)
 
 
-def test_the_baseline_is_the_newest_approved_version_and_a_warm_start_starts_from_it(sagemaker_registry):
+def test_the_baseline_is_the_newest_approved_version_and_a_warm_start_starts_from_it(sagemaker_registry,
+                                                                                       definition):
     client, registry = sagemaker_registry
     client.create_model_package_group(ModelPackageGroupName=GROUP)
     for index, status in enumerate(["Approved", "Approved", "Rejected", "PendingManualApproval"], start=1):
         create_package(client, status, index)
-    resolved, used = resolve({WEIGHTS: "s3://w/yolo11n.pt"}, registry=registry, group=GROUP, s3_root=ROOT)
+    resolved, used = resolve({WEIGHTS: "s3://w/yolo11n.pt"}, definition=definition, registry=registry)
     assert resolved == {WEIGHTS: "s3://w/yolo11n.pt", BASELINE: "s3://b/models/2/model.tar.gz"}
     assert used == f"{GROUP} version 2 (s3://b/models/2/model.tar.gz)"
-    warm, _ = resolve({}, registry=registry, group=GROUP, s3_root=ROOT, warm_start=True)
+    assert ensure_placeholders(definition, resolved, lambda uri, text: None) == []
+    warm, _ = resolve({}, definition=definition, registry=registry, warm_start=True)
     assert warm == {WEIGHTS: "s3://b/models/2/model.tar.gz", BASELINE: "s3://b/models/2/model.tar.gz"}
-    pinned, _ = resolve({BASELINE: "s3://b/models/1/model.tar.gz"}, registry=registry, group=GROUP, s3_root=ROOT)
-    assert pinned[BASELINE] == "s3://b/models/1/model.tar.gz"
+    pinned, _ = resolve({BASELINE: "s3://b/models/1/model.tar.gz"}, definition=definition, registry=registry)
+    assert pinned == {BASELINE: "s3://b/models/1/model.tar.gz"}
     with pytest.raises(WarmStartError, match="PretrainedWeightsUri is also given"):
-        resolve({WEIGHTS: "s3://w/yolo11n.pt"}, registry=registry, group=GROUP, s3_root=ROOT, warm_start=True)
+        resolve({WEIGHTS: "s3://w/yolo11n.pt"}, definition=definition, registry=registry, warm_start=True)
 
 
-def test_local_mode_takes_the_registry_copy_of_the_approved_model(tmp_path):
+def test_local_mode_takes_the_registry_copy_of_the_approved_model(tmp_path, definition):
     from pipelines.local import LocalRegistry
     from pipelines.local.registry import LocalModelRegistry
 
@@ -76,9 +88,9 @@ def test_local_mode_takes_the_registry_copy_of_the_approved_model(tmp_path):
     model.write_bytes(b"a model")
     local = LocalRegistry(tmp_path / "state")
     registry = LocalModelRegistry(str(tmp_path / "state"))
-    assert resolve({}, registry=registry, group=GROUP, s3_root=ROOT)[0][BASELINE] == NONE  # no group yet
+    assert resolve({}, definition=definition, registry=registry)[0] == {}  # no group yet
     local.register(GROUP, model, approval_status="Approved")
     local.register(GROUP, model)
-    resolved, used = resolve({}, registry=registry, group=GROUP, s3_root=ROOT)
-    assert resolved[BASELINE] == str(local.get(GROUP, 1).model_path) and used.startswith(f"{GROUP} version 1 (")
+    resolved, used = resolve({}, definition=definition, registry=registry)
+    assert resolved == {BASELINE: str(local.get(GROUP, 1).model_path)} and used.startswith(f"{GROUP} version 1 (")
     assert local.get(GROUP, 1).model_path.read_bytes() == b"a model"
