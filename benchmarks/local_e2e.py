@@ -44,6 +44,7 @@ def _environment() -> dict[str, str]:
 def _prepare(state: Path) -> tuple[Path, str, str, dict]:
     """Build the definition and put the sample data at its default InputDataUri; returns (file, input URI, name)."""
     os.environ.update(_environment())
+    from pipelines.cli.model_inputs import settle_locally
     from pipelines.config import load_config
     from pipelines.definition import parameter_types
     from pipelines.factory import build_pipeline
@@ -57,6 +58,7 @@ def _prepare(state: Path) -> tuple[Path, str, str, dict]:
     input_uri = parameter_types(definition)["InputDataUri"][1]
     with tempfile.TemporaryDirectory() as scratch:
         LocalStore(StateDir.at(state).store).put(generate(Path(scratch) / "raw"), input_uri)
+    settle_locally(definition, {}, state_dir=str(state), warm_start=False)  # as run --local: the no-model inputs
     return path, input_uri, config.pipeline_name, dict(config.local.parameters)
 
 

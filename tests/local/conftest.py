@@ -19,8 +19,12 @@ import pytest
 from pipelines.config import load_config
 from pipelines.definition import iter_steps
 
+# The optional model inputs point at a folder holding only the no-model placeholder (in the store, `run --local` puts
+# it at their default URI; these runs do not go through it).
+NO_MODEL_DIR = str(Path(__file__).parent / "no_model")
 SMALL_PARAMETERS = {"Epochs": 3, "ImageSize": 128, "BatchSize": 4, "Optimizer": "AdamW", "LearningRate": 0.004,
-                    "WarmupEpochs": 1.0, "MapThreshold": 0.3}
+                    "WarmupEpochs": 1.0, "MapThreshold": 0.3, "PretrainedWeightsUri": NO_MODEL_DIR,
+                    "BaselineModelUri": NO_MODEL_DIR}
 
 _FAKE_PREPARE = '''
 import os, shutil, sys, time
@@ -80,7 +84,7 @@ out.mkdir(parents=True, exist_ok=True)
 (out / "evaluation.json").write_text(json.dumps({
     "object_detection_metrics": {"mAP50_95": metric(value), "mAP50": metric(0.7), "precision": metric(0.6),
                                  "recall": metric(0.5), "per_class": {}},
-    "baseline": None, "dataset": {"images": 4, "model_job": card["job"]}}))
+    "baseline": {"present": False, "minimum_mAP50_95": 0.0}, "dataset": {"images": 4, "model_job": card["job"]}}))
 '''
 
 

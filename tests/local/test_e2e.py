@@ -14,6 +14,7 @@ import urllib.request
 
 import pytest
 
+from pipelines.cli.model_inputs import settle_locally
 from pipelines.config import load_config
 from pipelines.local import (
     LocalRegistry,
@@ -34,7 +35,7 @@ INPUT_URI = "s3://local-samples/aerial/raw/"
 # What `yolo-pipeline run --local` runs with (the config's local.parameters), on the sample data in the store.
 PARAMETERS = {**load_config(environ={}).local.parameters, "InputDataUri": INPUT_URI}
 JOBS = ("PrepareData", "TrainYOLO", "EvaluateYOLO")
-ALL_STEPS = [*JOBS, "CheckQuality", "RegisterYOLO", "CheckDeployStaging", "CreateStagingModel",
+ALL_STEPS = [*JOBS, "CheckQuality", "CheckRegression", "RegisterYOLO", "CheckDeployStaging", "CreateStagingModel",
              "StagingEndpointConfig", "StagingEndpoint"]
 GROUP = "yolo11-detection"
 
@@ -49,6 +50,7 @@ def pipeline(tmp_path_factory):
     definition = build_pipeline(config).definition()
     state = StateDir.at(tmp_path_factory.mktemp("e2e") / "state")
     LocalStore(state.store).put(generate(tmp_path_factory.mktemp("sample") / "raw"), INPUT_URI)
+    settle_locally(definition, PARAMETERS, state_dir=str(state.root), warm_start=False)  # as run --local: no-model
     events: list = []
     try:
         record = run_local(definition, PARAMETERS, state, pipeline_name=config.pipeline_name, on_event=events.append)

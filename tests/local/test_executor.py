@@ -18,7 +18,7 @@ from pipelines.local import LocalRegistry, LocalStore, StateDir, get_execution, 
 from pipelines.local.events import ExecutionFinished, ExecutionStarted, StepEpoch, StepFinished, StepStarted
 from tests.local.conftest import SMALL_PARAMETERS, steps_by_name, with_fakes
 
-GATE_BRANCH = ["PrepareData", "TrainYOLO", "EvaluateYOLO", "CheckQuality"]
+GATE_BRANCH = ["PrepareData", "TrainYOLO", "EvaluateYOLO", "CheckQuality", "CheckRegression"]
 
 
 def run(definition, state, raw_dir, **parameters):
@@ -49,7 +49,7 @@ def test_a_passing_run_registers_the_model_with_its_metrics(factory_definition, 
     with tarfile.open(store.path(training["ModelArtifacts"])) as archive:
         assert sorted(archive.getnames()) == ["best.onnx", "model.json"]
         card = json.loads(archive.extractfile("model.json").read())
-    assert card["channels"] == ["train", "val"]
+    assert card["channels"] == ["train", "val", "weights"]  # weights: the no-model placeholder by default
     assert card["hyperparameters"]["epochs"] == "3" and card["hyperparameters"]["lr0"] == "0.004"
     prepared_by = record.step("PrepareData").metadata["ProcessingJob"]["Name"]
     assert store.path(f"s3://yolo-pipelines-artifacts/yolo11-detection/checkpoints/{prepared_by}/run/last.pt").is_file()
@@ -58,7 +58,7 @@ def test_a_passing_run_registers_the_model_with_its_metrics(factory_definition, 
     assert [(e.step, e.epoch, e.epochs) for e in epochs] == [("TrainYOLO", n, 3) for n in (1, 2, 3)]
     assert epochs[-1].metrics == {"precision": 0.5, "recall": 0.4, "mAP50": 0.3, "mAP50-95": 0.15}
     assert isinstance(events[0], ExecutionStarted) and isinstance(events[-1], ExecutionFinished)
-    assert events[0].steps[:5] == (*GATE_BRANCH, "RegisterYOLO")
+    assert events[0].steps[:6] == (*GATE_BRANCH, "RegisterYOLO")
     assert [e.record.name for e in events if isinstance(e, StepStarted)] == [s.name for s in record.steps]
     assert len([e for e in events if isinstance(e, StepFinished)]) == len(record.steps)
 
