@@ -94,3 +94,38 @@ def test_local_mode_takes_the_registry_copy_of_the_approved_model(tmp_path, defi
     resolved, used = resolve({}, definition=definition, registry=registry)
     assert resolved == {BASELINE: str(local.get(GROUP, 1).model_path)} and used.startswith(f"{GROUP} version 1 (")
     assert local.get(GROUP, 1).model_path.read_bytes() == b"a model"
+
+
+REGISTRY = ["--set", "images.registry=123456789012.dkr.ecr.us-east-1.amazonaws.com", "--set", "images.tag=v1"]
+ROLE = "arn:aws:iam::123456789012:role/YoloPipelineExecution"
+
+
+def test_start_passes_the_approved_baseline_and_writes_the_placeholder(capsys):
+    from pipelines.cli.main import main
+
+    with mock_aws():
+        from pipelines import aws
+
+        aws.boto_session.cache_clear()
+        sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="yolo-pipelines-artifacts")
+        assert main(["upsert", "--role-arn", ROLE, *REGISTRY]) == 0
+        assert main(["start", "--warm-start"]) == 2
+        assert "a warm start needs an approved version" in capsys.readouterr().err
+        sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+        create_package(sagemaker, "Approved", 1)
+        assert main(["start"]) == 0
+        captured = capsys.readouterr()
+        assert f"baseline: {GROUP} version 1 (s3://b/models/1/model.tar.gz)" in captured.err
+        values = {p["Name"]: p["Value"] for p in sagemaker.list_pipeline_parameters_for_execution(
+            PipelineExecutionArn=captured.out.strip())["PipelineParameters"]}
+        assert values[BASELINE] == "s3://b/models/1/model.tar.gz" and WEIGHTS not in values  # its default: no model
+        placeholder = s3.get_object(Bucket="yolo-pipelines-artifacts",
+                                    Key="yolo11-detection/inputs/no-model/NO_MODEL.txt")["Body"].read()
+        assert b"no model" in placeholder
+        assert main(["start", "--warm-start"]) == 0
+        values = {p["Name"]: p["Value"] for p in sagemaker.list_pipeline_parameters_for_execution(
+            PipelineExecutionArn=capsys.readouterr().out.strip())["PipelineParameters"]}
+        assert values[WEIGHTS] == values[BASELINE] == "s3://b/models/1/model.tar.gz"
+        aws.boto_session.cache_clear()
