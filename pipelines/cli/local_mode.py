@@ -82,6 +82,9 @@ def summarize(record, config: PipelineConfig, state_dir: str | None) -> dict[str
     gate = record.step("CheckQuality")
     if gate and "Condition" in gate.metadata:
         summary["quality_gate"] = gate.metadata["Condition"]
+    regression = record.step("CheckRegression")
+    if regression and "Condition" in regression.metadata:
+        summary["regression_gate"] = regression.metadata["Condition"]
     register = record.step("RegisterYOLO")
     if register and "RegisterModel" in register.metadata:
         info = register.metadata["RegisterModel"]
@@ -145,6 +148,10 @@ def print_summary(summary: dict[str, Any]) -> None:
     gate = summary.get("quality_gate")
     if gate:
         lines.append(f"  quality gate (mAP50-95 >= MapThreshold): {gate.get('Outcome')}")
+    regression = summary.get("regression_gate")
+    if regression:
+        lines.append(f"  regression gate (mAP50-95 >= approved baseline - RegressionTolerance): "
+                     f"{regression.get('Outcome')}")
     registered = summary.get("registered")
     if registered:
         metrics = ", ".join(f"{k} {v:.3f}" for k, v in registered["metrics"].items())

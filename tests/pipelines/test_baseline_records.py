@@ -28,8 +28,12 @@ def evaluation(map50_95: float, baseline: float | None) -> dict:
                     **{name: {"value": base[name], "delta": values[name] - base[name]} for name in HEADLINE}}
         plots = ["plots/confusion_matrix.png", "plots/BoxPR_curve.png", "plots/baseline_confusion_matrix.png",
                  "plots/baseline_BoxPR_curve.png"]
+    start = {"kind": "pretrained", "variant": "yolo11n", "source": "s3://artifacts/weights/yolo11n/0123/yolo11n.pt",
+             "sha256": "0123"}
     return {"object_detection_metrics": {**{name: {"value": value} for name, value in values.items()},
                                          "per_class": {}},
+            "model": {"variant": "yolo11n", "training_job_name": "yolo11-train-2", "git_sha": None,
+                      "initialisation": start},
             "baseline": compared, "dataset": {"images": 6, "instances": 20, "classes": ["vehicle"]}, "plots": plots}
 
 
@@ -57,6 +61,8 @@ def test_show_and_compare_on_aws(aws_registry, capsys):
     assert details["baseline"]["model"]["training_job_name"] == "yolo11-train-1"
     assert details["baseline"]["mAP50_95"] == {"value": 0.31, "delta": pytest.approx(0.11)}
     assert details["plots"][2] == "s3://artifacts/executions/2/evaluation/plots/baseline_confusion_matrix.png"
+    assert details["trained_from"]["kind"] == "pretrained"
+    assert details["trained_from"]["source"] == "s3://artifacts/weights/yolo11n/0123/yolo11n.pt"
     assert main(["registry", "show", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["details"]["baseline"] is None
 

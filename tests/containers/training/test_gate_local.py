@@ -24,8 +24,9 @@ def test_a_candidate_below_the_approved_baseline_fails_and_is_not_registered(tra
                                  approval_status="Approved")
     assert main(["run", "--local", "--state-dir", str(state), "--param", f"Epochs={SHORT_EPOCHS}",
                  "--param", "MapThreshold=0.0", "--param", "DeployStaging=false"]) == 1
-    err = capsys.readouterr().err
-    assert f"baseline: {GROUP} version 1 ({approved.model_path})" in err
+    printed = capsys.readouterr()
+    assert f"baseline: {GROUP} version 1 ({approved.model_path})" in printed.err
+    assert "regression gate (mAP50-95 >= approved baseline - RegressionTolerance): False" in printed.out
     [record] = list_executions(StateDir.at(state))
     evaluation_uri = record.step("EvaluateYOLO").metadata["ProcessingJob"]["Outputs"]["evaluation"]
     evaluation = LocalStore(StateDir.at(state).store).read_json(f"{evaluation_uri}/evaluation.json")
