@@ -18,7 +18,7 @@ def upload(s3_client: Any, weights: StagedWeights, file: Path, s3_root: str, kms
     """
     uri = weights.uri(s3_root)
     bucket, _, key = uri.removeprefix("s3://").partition("/")
-    encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
+    encryption = _encryption(kms_key_id)
     if _stored_sha256(s3_client, bucket, key) != weights.sha256:
         s3_client.upload_file(str(file), bucket, key,
                               ExtraArgs={"Metadata": {"sha256": weights.sha256}, **encryption})
@@ -38,5 +38,9 @@ def _stored_sha256(s3_client: Any, bucket: str, key: str) -> str | None:
 def put_text(s3_client: Any, uri: str, text: str, kms_key_id: str | None = None) -> None:
     """Write a small text object (the no-model placeholder) at ``uri``."""
     bucket, _, key = uri.removeprefix("s3://").partition("/")
-    encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
-    s3_client.put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType="text/plain", **encryption)
+    s3_client.put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType="text/plain",
+                         **_encryption(kms_key_id))
+
+
+def _encryption(kms_key_id: str | None) -> dict[str, str]:
+    return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
