@@ -114,6 +114,8 @@ class DataConfig(_Section):
     train_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.8
     val_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.1
     max_invalid_fraction: Annotated[float, Field(ge=0, le=1)] = 0.05
+    label_attribute: str | None = Field(None, description="Ground Truth label attribute; default: the newest.")
+    resplit: bool = Field(False, description="Split by content even when the export has its own splits.")
 
 
 class TrainingConfig(_Section):

@@ -193,6 +193,7 @@ def _run(command: list[str], spec: ImageSpec, arguments: Mapping[str, Any], job:
         **job.overrides,
         **job_variables,
         "OPT_ML_ROOT": str(job.opt_ml),
+        "LOCAL_S3_ROOT": str(job.store.root),  # s3:// URIs a job reads itself resolve in the local store
         "PYTHONUNBUFFERED": "1",  # epoch lines and failures show up live
     }
     limit = arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
