@@ -44,7 +44,7 @@ class InputRoot:
             OutsideInput: the name is absolute, climbs with ``..`` or holds a NUL or a backslash drive.
         """
         posix = PurePosixPath(name.replace("\\", "/"))
-        if not name or "\0" in name or posix.is_absolute() or ".." in posix.parts or ":" in posix.parts[0]:
+        if not name or "\0" in name or posix.is_absolute() or ".." in posix.parts or ":" in "".join(posix.parts[:1]):
             raise OutsideInput(f"path {excerpt(name)} is not a plain relative path inside the input: not read")
         return base.joinpath(*posix.parts)
 
