@@ -34,6 +34,9 @@ class Job:
     def run(self, *args: str) -> JobResult:
         return run_entrypoint(MODULE, list(args), self.opt_ml, timeout=120)
 
+    def run_with_env(self, env: dict[str, str], *args: str) -> JobResult:
+        return run_entrypoint(MODULE, list(args), self.opt_ml, env=env, timeout=120)
+
     def report(self) -> dict:
         return json.loads((self.output / "report" / "data_report.json").read_text())
 
