@@ -6,15 +6,12 @@ Readers only find images and say how to parse their labels; :func:`load` then de
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from containers.processing.decoding import inspect_all
+from containers.processing.decoding import LabelParser, inspect_all
 from containers.processing.images import ImageInfo
-from containers.processing.labels import Box, LabelError
-
-LabelParser = Callable[[ImageInfo], list[Box]]
+from containers.processing.labels import Box
 
 
 @dataclass
@@ -30,6 +27,7 @@ class Item:
     path: Path | None = None
     parse: LabelParser | None = None
     split: str | None = None
+    staged: Path | None = None  # a copy of the image made while it was decoded, moved into the output
     info: ImageInfo | None = None
     boxes: list[Box] = field(default_factory=list)
     problem: str | None = None
@@ -65,15 +63,12 @@ class RawDataset:
     notes: dict[str, object] = field(default_factory=dict)  # reader facts the report repeats (label attribute...)
 
 
-def load(items: list[Item], workers: int) -> None:
-    """Decode the images of the items still valid (``workers`` processes), then parse their labels in order."""
+def load(items: list[Item], workers: int, stage: Path) -> None:
+    """Decode the images of the items still valid, parse their labels and stage a copy of each usable image in
+    ``stage`` (``workers`` processes)."""
     pending = [item for item in items if item.problem is None]
-    for item, result in zip(pending, inspect_all([item.image_path for item in pending], workers), strict=True):
-        if isinstance(result, str):
-            item.problem = result
-            continue
-        item.info = result
-        try:
-            item.boxes = item.parse(result) if item.parse else []
-        except LabelError as exc:
-            item.problem = str(exc)
+    stage.mkdir(parents=True, exist_ok=True)
+    tasks = [(item.image_path, item.parse, stage / str(index)) for index, item in enumerate(pending)]
+    for item, task, (info, boxes, problem) in zip(pending, tasks, inspect_all(tasks, workers), strict=True):
+        item.info, item.boxes, item.problem = info, boxes, problem
+        item.staged = task[2] if info is not None else None

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NoReturn
 
@@ -79,7 +81,7 @@ def main(argv: list[str]) -> None:
 
 def _prepare(args: argparse.Namespace, raw: Path, out: Path, work: Path) -> None:
     dataset = readers.read(raw, args.input_format, args.label_attribute, work)
-    load(dataset.items, args.workers)
+    load(dataset.items, args.workers, work / "staged")
     class_names = _class_list(dataset, args.class_names)
     kept, duplicates = deduplicate([item for item in dataset.items if item.problem is None])
     assignment = assign(kept, args.train_ratio, args.val_ratio, args.resplit)
@@ -95,10 +97,14 @@ def _prepare(args: argparse.Namespace, raw: Path, out: Path, work: Path) -> None
     report_path.write_text(json.dumps(report, indent=2) + "\n")
     _check_quality(dataset, report, args, report_path)
     stems = output_names(kept)
-    for item in kept:
-        _write_item(out / assignment.splits[item.name], item, stems[item.name], class_names)
     for split in SPLITS:
+        for sub in ("images", "labels"):
+            (out / split / sub).mkdir(parents=True)
         _write_data_yaml(out / split, class_names)
+    ids = {name: index for index, name in enumerate(class_names)}
+    with ThreadPoolExecutor(args.workers) as pool:  # copies wait on the disk: overlap them
+        list(pool.map(lambda item: _write_item(out / assignment.splits[item.name], item, stems[item.name], ids),
+                      kept))
     counts = " / ".join(f"{split} {report['splits'][split]['images']}" for split in SPLITS)
     totals = report["totals"]
     print(f"PrepareData: {dataset.input_format} dataset, {totals['items']} items, {totals['rejected']} rejected, "
@@ -156,12 +162,13 @@ def _shorten(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _write_item(split_dir: Path, item: Item, stem: str, class_names: list[str]) -> None:
-    """Copy the image (bytes unchanged) and write its YOLO label file."""
-    ids = {name: index for index, name in enumerate(class_names)}
-    for sub in ("images", "labels"):
-        (split_dir / sub).mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(item.image_path, split_dir / "images" / f"{stem}{item.image.suffix}")
+def _write_item(split_dir: Path, item: Item, stem: str, ids: dict[str, int]) -> None:
+    """Move the image's staged copy (bytes unchanged) into place and write its YOLO label file."""
+    target = split_dir / "images" / f"{stem}{item.image.suffix}"
+    if item.staged is not None:
+        os.replace(item.staged, target)
+    else:
+        shutil.copyfile(item.image_path, target)
     lines = [box.yolo_line(ids[box.class_name]) + "\n" for box in item.boxes]
     (split_dir / "labels" / f"{stem}.txt").write_text("".join(lines))
 

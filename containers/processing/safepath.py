@@ -32,6 +32,7 @@ class InputRoot:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.real = self.root.resolve()
+        self._folders: dict[Path, bool] = {}
 
     def relative(self, path: Path) -> str:
         """``path`` as it is named in the report: relative to the root, POSIX separators."""
@@ -49,23 +50,45 @@ class InputRoot:
         return base.joinpath(*posix.parts)
 
     def file(self, path: Path) -> Path:
-        """The real location of a file that may be read.
+        """``path``, once it is known to be a file that may be read.
 
         Raises:
             OutsideInput: it does not exist, is not a regular file, or it (or a folder on its way) is a symlink
                 that leads outside the input root.
         """
-        real = path.resolve()
-        if not real.is_relative_to(self.real):
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            raise OutsideInput(f"{self.relative(path)} not found") from None
+        inside = self._inside(path.resolve()) if stat.S_ISLNK(mode) else self._folder_inside(path.parent)
+        if not inside:
             raise OutsideInput(f"{self.relative(path)} is a symbolic link (or lies under one) that points outside "
                                "the input: not read")
         try:
-            mode = real.stat().st_mode
+            mode = path.stat().st_mode
         except OSError:
-            raise OutsideInput(f"{self.relative(path)} not found") from None
+            raise OutsideInput(f"{self.relative(path)} is a broken symbolic link") from None
         if not stat.S_ISREG(mode):
             raise OutsideInput(f"{self.relative(path)} is not a regular file: not read")
-        return real
+        return path
+
+    def _inside(self, real: Path) -> bool:
+        return real.is_relative_to(self.real)
+
+    def _folder_inside(self, folder: Path) -> bool:
+        """Whether a folder's real location is inside the root (cached: images share few folders)."""
+        known = self._folders.get(folder)
+        if known is None:
+            known = self._folders[folder] = self._inside(folder.resolve())
+        return known
+
+    def optional_file(self, path: Path) -> Path | None:
+        """As :meth:`file`, but None when nothing is at ``path`` (a label file that an image may lack)."""
+        try:
+            path.lstat()
+        except FileNotFoundError:
+            return None
+        return self.file(path)
 
     def exists(self, path: Path) -> bool:
         """Whether ``path`` is a readable file inside the root (a refused path counts as absent)."""

@@ -93,11 +93,12 @@ def orphan_labels(src: InputRoot, labels: set[Path], items: list[Item]) -> list[
 
 def parse_label_file(src: InputRoot, label: Path, names: list[str], info: ImageInfo) -> list[Box]:
     """The boxes of one YOLO label file; a missing file is a background image."""
-    if not label.exists() and not label.is_symlink():
-        return []
     where = src.relative(label)
     try:
-        text = src.file(label).read_text()
+        found = src.optional_file(label)
+        if found is None:
+            return []
+        text = found.read_text()
     except OutsideInput as exc:
         raise LabelError(f"label file {exc}") from None
     except UnicodeDecodeError:
