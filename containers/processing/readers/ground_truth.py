@@ -23,7 +23,7 @@ from containers.processing.dataset import Item, RawDataset, Unlabeled
 from containers.processing.images import ImageInfo
 from containers.processing.labels import Box, LabelError, check_class_names, pixel_box
 from containers.processing.objects import FetchError, ObjectFetcher, split_uri
-from containers.processing.safepath import InputRoot, OutsideInput, excerpt, shown, printable
+from containers.processing.safepath import InputRoot, OutsideInput, excerpt, printable, shown
 
 Line = tuple[str, Path, dict]  # where (manifest line), the manifest, the record
 
