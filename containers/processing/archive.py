@@ -11,7 +11,11 @@ import shutil
 import stat
 import tarfile
 import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from containers.common.contract import JobFailure
 from containers.processing.safepath import excerpt
@@ -61,42 +65,53 @@ def _check_space(total: int, destination: Path, archive: Path) -> None:
                          "raise the processing job's volume size or upload the dataset unpacked")
 
 
+@dataclass(frozen=True)
+class _Member:
+    name: str
+    is_dir: bool
+    size: int
+    open: Callable[[], IO[bytes]]
+
+
+def _write_members(destination: Path, archive: Path, members: list[_Member]) -> None:
+    """Check every member's name and the total size, then write the members (only after all checks passed)."""
+    for member in members:
+        _member_path(destination, member.name, archive)
+    _check_space(sum(m.size for m in members), destination, archive)
+    for member in members:
+        target = _member_path(destination, member.name, archive)
+        if member.is_dir:
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with member.open() as source, target.open("wb") as sink:
+            shutil.copyfileobj(source, sink)
+
+
 def _extract_zip(archive: Path, destination: Path) -> None:
     with zipfile.ZipFile(archive) as bundle:
         members = bundle.infolist()
         for member in members:
-            _member_path(destination, member.filename, archive)
             kind = stat.S_IFMT(member.external_attr >> 16)
             if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
                 raise JobFailure(f"{archive.name}: member {excerpt(member.filename, 80)} is a symbolic link or "
                                  "special file: refusing the archive (links could point outside the input)")
-        _check_space(sum(m.file_size for m in members), destination, archive)
-        for member in members:
-            target = _member_path(destination, member.filename, archive)
-            if member.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with bundle.open(member) as source, target.open("wb") as sink:
-                shutil.copyfileobj(source, sink)
+        _write_members(destination, archive, [_Member(m.filename, m.is_dir(), m.file_size, partial(bundle.open, m))
+                                              for m in members])
 
 
 def _extract_tar(archive: Path, destination: Path) -> None:
     with tarfile.open(archive) as bundle:
         members = bundle.getmembers()
         for member in members:
-            _member_path(destination, member.name, archive)
             if not (member.isfile() or member.isdir()):
                 raise JobFailure(f"{archive.name}: member {excerpt(member.name, 80)} is a link or special file: "
                                  "refusing the archive (links could point outside the input)")
-        _check_space(sum(m.size for m in members), destination, archive)
-        for member in members:
-            target = _member_path(destination, member.name, archive)
-            if member.isdir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            source = bundle.extractfile(member)
-            assert source is not None  # a regular file member always has contents
-            with source, target.open("wb") as sink:
-                shutil.copyfileobj(source, sink)
+        _write_members(destination, archive, [_Member(m.name, m.isdir(), m.size, partial(_tar_file, bundle, m))
+                                              for m in members])
+
+
+def _tar_file(bundle: tarfile.TarFile, member: tarfile.TarInfo) -> IO[bytes]:
+    source = bundle.extractfile(member)
+    assert source is not None  # a regular file member always has contents
+    return source
