@@ -6,7 +6,8 @@ Makes N images (640x480 JPEG, a few boxes each; ``--n``, default 5000) as a YOLO
   decoding, label checks, de-duplication, split, copy and report) on every core (``--workers 0``) and on one;
 - the bare decode on one process, which shows the speed-up the machine allows at the moment.
 Prints images/s of each and the two ratios (targets: >= 0.7 of the bare decode, >= 1.6x the single worker on 2
-cores).
+cores), then the CPU time each spends per image: on a machine other jobs share, wall-clock ratios move with their
+load, while CPU time per image says what each costs (cores / CPU per image is the rate an idle machine allows).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -82,6 +84,14 @@ def prepare_data(raw: Path, opt_ml: Path, workers: int) -> float:
     return time.perf_counter() - start
 
 
+def _measured(measure) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the processes it ran) of one measurement."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = measure()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=5000, help="number of synthetic images")
@@ -102,10 +112,12 @@ def main() -> None:
             "PrepareData, 1 worker": lambda: prepare_data(raw, Path(folder) / "opt_ml", 1),
             "bare decode, 1 process": lambda: bare_decode(paths, 1),
         }
-        best = {name: measure() for name, measure in measures.items()}
-        for _ in range(args.repeats - 1):
-            best = {name: min(best[name], measure()) for name, measure in measures.items()}
-    rate = {name: args.n / seconds for name, seconds in best.items()}
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in measures}
+        for _ in range(args.repeats):
+            for name, measure in measures.items():
+                runs[name].append(_measured(measure))
+    rate = {name: args.n / min(wall for wall, _ in found) for name, found in runs.items()}
+    cpu = {name: min(used for _, used in found) / args.n * 1000 for name, found in runs.items()}
     for name, value in rate.items():
         print(f"{name:24s} {value:8.1f} images/s")
     print(f"PrepareData / bare parallel decode: {rate['PrepareData, all cores'] / rate['bare parallel decode']:.2f}"
@@ -113,7 +125,11 @@ def main() -> None:
     print(f"PrepareData all cores / 1 worker:   {rate['PrepareData, all cores'] / rate['PrepareData, 1 worker']:.2f}x"
           " (target >= 1.6x on 2 cores)")
     print(f"bare decode all cores / 1 process: {rate['bare parallel decode'] / rate['bare decode, 1 process']:.2f}x"
-          " (what this machine allows now: other load shares the cores)")
+          " (what this machine allowed during the run: other load shares the cores)")
+    for name, value in cpu.items():
+        used = cores if name in ("bare parallel decode", "PrepareData, all cores") else 1
+        print(f"CPU per image, {name:24s} {value:6.2f} ms  (idle-machine rate {used / value * 1000:7.1f} images/s "
+              f"on {used} core(s))")
 
 
 if __name__ == "__main__":

@@ -93,33 +93,35 @@ def orphan_labels(src: InputRoot, labels: set[Path], items: list[Item]) -> list[
 
 def parse_label_file(src: InputRoot, label: Path, names: list[str], info: ImageInfo) -> list[Box]:
     """The boxes of one YOLO label file; a missing file is a background image."""
-    where = src.relative(label)
     try:
         found = src.optional_file(label)
-        if found is None:
-            return []
-        text = found.read_text()
+        return _boxes(found.read_bytes().decode(), names) if found is not None else []  # UTF-8, whatever the locale
     except OutsideInput as exc:
         raise LabelError(f"label file {exc}") from None
     except UnicodeDecodeError:
-        raise LabelError(f"{where}: not a text file") from None
+        raise LabelError(f"{src.relative(label)}: not a text file") from None
+    except LabelError as exc:  # named here only: most label files are fine, and the name costs a relpath
+        raise LabelError(f"{src.relative(label)} {exc}") from None
+
+
+def _boxes(text: str, names: list[str]) -> list[Box]:
     boxes = []
     for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields:
             continue
         if len(fields) != 5:
-            raise LabelError(f"{where} line {number}: expected 5 values 'class x_center y_center width height', "
+            raise LabelError(f"line {number}: expected 5 values 'class x_center y_center width height', "
                              f"got {len(fields)}: {excerpt(line.strip())}")
         try:
             class_id, *coords = int(fields[0]), *map(float, fields[1:])
         except ValueError:
-            raise LabelError(f"{where} line {number}: not a class id and 4 numbers: {excerpt(line.strip())}") from None
+            raise LabelError(f"line {number}: not a class id and 4 numbers: {excerpt(line.strip())}") from None
         if not 0 <= class_id < len(names):
-            raise LabelError(f"{where} line {number}: class id {class_id} is out of range: "
+            raise LabelError(f"line {number}: class id {class_id} is out of range: "
                              f"the class list names {len(names)} classes (ids 0-{len(names) - 1})")
         try:
             boxes.append(yolo_box(names[class_id], *coords))
         except LabelError as exc:
-            raise LabelError(f"{where} line {number}: {exc}") from None
+            raise LabelError(f"line {number}: {exc}") from None
     return boxes
