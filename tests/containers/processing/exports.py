@@ -62,8 +62,15 @@ def write_label(scene: Scene, path: Path) -> None:
     path.write_text("".join(line + "\n" for line in scene.yolo_lines()))
 
 
+def roboflow_readmes(root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "README.dataset.txt").write_text("# My Export > 2026-03-01\nProvided by a Roboflow user\n")
+    (root / "README.roboflow.txt").write_text("This dataset was exported via roboflow.com\n")
+
+
 def roboflow_yolo(root: Path, scenes=SCENES) -> Path:
     """Roboflow "YOLOv8" download: train/ valid/ test/ with images/ and labels/, data.yaml with ../ paths."""
+    roboflow_readmes(root)
     for scene in scenes:
         folder = root / EXPORT_SPLITS[scene.split]
         draw(scene, folder / "images" / scene.name)
@@ -147,6 +154,7 @@ def coco_2017(root: Path, scenes=SCENES) -> Path:
 def roboflow_coco(root: Path, scenes=SCENES, names=NAMES) -> Path:
     """Roboflow "COCO" download: train/ valid/ test/ each with _annotations.coco.json beside the images; category 0
     is a supercategory no annotation uses (for one class it repeats the class name)."""
+    roboflow_readmes(root)
     group = names[0] if len(names) == 1 else "vehicles-and-people"
     categories = [{"id": 0, "name": group, "supercategory": "none"},
                   *({"id": i + 1, "name": n, "supercategory": group} for i, n in enumerate(names))]
