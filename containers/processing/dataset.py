@@ -27,7 +27,7 @@ class Item:
     path: Path | None = None
     parse: LabelParser | None = None
     split: str | None = None
-    staged: Path | None = None  # a copy of the image made while it was decoded, moved into the output
+    staged: Path | None = None  # where its output files were staged while it was decoded (decoding.staged_files)
     info: ImageInfo | None = None
     boxes: list[Box] = field(default_factory=list)
     problem: str | None = None
@@ -63,12 +63,12 @@ class RawDataset:
     notes: dict[str, object] = field(default_factory=dict)  # reader facts the report repeats (label attribute...)
 
 
-def load(items: list[Item], workers: int, stage: Path) -> None:
-    """Decode the images of the items still valid, parse their labels and stage a copy of each usable image in
-    ``stage`` (``workers`` processes)."""
+def load(items: list[Item], workers: int, stage: Path, class_ids: dict[str, int]) -> None:
+    """Decode the images of the items still valid, parse their labels and stage each usable image with its YOLO
+    label file (class ids from ``class_ids``) in ``stage``, on ``workers`` processes."""
     pending = [item for item in items if item.problem is None]
     stage.mkdir(parents=True, exist_ok=True)
-    tasks = [(item.image_path, item.parse, stage / str(index)) for index, item in enumerate(pending)]
+    tasks = [(item.image_path, item.parse, stage / str(index), class_ids) for index, item in enumerate(pending)]
     for item, task, (info, boxes, problem) in zip(pending, tasks, inspect_all(tasks, workers), strict=True):
         item.info, item.boxes, item.problem = info, boxes, problem
-        item.staged = task[2] if info is not None else None
+        item.staged = task[2] if problem is None else None

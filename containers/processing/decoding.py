@@ -27,11 +27,18 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-Task = tuple[Path, LabelParser | None, Path]  # the image, how to parse its labels, where to stage its copy
+# The image, how to parse its labels (picklable), where to stage its output files, and the class ids to write.
+Task = tuple[Path, LabelParser | None, Path, dict[str, int]]
+
+
+def staged_files(stage: Path) -> tuple[Path, Path]:
+    """The staged copy of an image and its YOLO label file, ready to be moved into a split."""
+    return stage.with_name(f"{stage.name}.image"), stage.with_name(f"{stage.name}.txt")
 
 
 def inspect_all(tasks: list[Task], workers: int) -> Iterator[Result]:
-    """Decode and stage each image, then parse its labels against its real size (picklable parsers), in order."""
+    """Decode each image and parse its labels against its real size; a usable image is staged with its label file
+    (so that writing the output costs the parent two renames). Results come in the order of ``tasks``."""
     workers = max(1, min(workers, len(tasks) // CHUNK + 1))
     if workers == 1:
         yield from map(_inspect, tasks)
@@ -41,12 +48,15 @@ def inspect_all(tasks: list[Task], workers: int) -> Iterator[Result]:
 
 
 def _inspect(task: Task) -> Result:
-    path, parse, stage = task
+    path, parse, stage, ids = task
+    image, label = staged_files(stage)
     try:
-        info = inspect_image(path, stage)
+        info = inspect_image(path, image)
     except ImageError as exc:
         return None, [], str(exc)
     try:
-        return info, parse(info) if parse else [], None
+        boxes = parse(info) if parse else []
     except LabelError as exc:
         return info, [], str(exc)
+    label.write_bytes("".join(box.yolo_line(ids[box.class_name]) + "\n" for box in boxes).encode())
+    return info, boxes, None

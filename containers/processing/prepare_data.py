@@ -14,7 +14,6 @@ import os
 import shutil
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NoReturn
 
@@ -24,7 +23,7 @@ from containers.common import contract
 from containers.common.contract import JobFailure
 from containers.processing import readers
 from containers.processing.dataset import Item, RawDataset, load
-from containers.processing.decoding import available_cores
+from containers.processing.decoding import available_cores, staged_files
 from containers.processing.labels import check_class_names
 from containers.processing.report import build_report
 from containers.processing.splitting import MIN_IMAGES, SPLITS, assign, deduplicate, output_names
@@ -81,8 +80,8 @@ def main(argv: list[str]) -> None:
 
 def _prepare(args: argparse.Namespace, raw: Path, out: Path, work: Path) -> None:
     dataset = readers.read(raw, args.input_format, args.label_attribute, work)
-    load(dataset.items, args.workers, work / "staged")
     class_names = _class_list(dataset, args.class_names)
+    load(dataset.items, args.workers, work / "staged", {name: index for index, name in enumerate(class_names)})
     kept, duplicates = deduplicate([item for item in dataset.items if item.problem is None])
     assignment = assign(kept, args.train_ratio, args.val_ratio, args.resplit)
     arguments = {"train_ratio": args.train_ratio, "val_ratio": args.val_ratio,
@@ -101,10 +100,8 @@ def _prepare(args: argparse.Namespace, raw: Path, out: Path, work: Path) -> None
         for sub in ("images", "labels"):
             (out / split / sub).mkdir(parents=True)
         _write_data_yaml(out / split, class_names)
-    ids = {name: index for index, name in enumerate(class_names)}
-    with ThreadPoolExecutor(args.workers) as pool:  # copies wait on the disk: overlap them
-        list(pool.map(lambda item: _write_item(out / assignment.splits[item.name], item, stems[item.name], ids),
-                      kept))
+    for item in kept:
+        _move_item(out / assignment.splits[item.name], item, stems[item.name])
     counts = " / ".join(f"{split} {report['splits'][split]['images']}" for split in SPLITS)
     totals = report["totals"]
     print(f"PrepareData: {dataset.input_format} dataset, {totals['items']} items, {totals['rejected']} rejected, "
@@ -162,15 +159,12 @@ def _shorten(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _write_item(split_dir: Path, item: Item, stem: str, ids: dict[str, int]) -> None:
-    """Move the image's staged copy (bytes unchanged) into place and write its YOLO label file."""
-    target = split_dir / "images" / f"{stem}{item.image.suffix}"
-    if item.staged is not None:
-        os.replace(item.staged, target)
-    else:
-        shutil.copyfile(item.image_path, target)
-    lines = [box.yolo_line(ids[box.class_name]) + "\n" for box in item.boxes]
-    (split_dir / "labels" / f"{stem}.txt").write_bytes("".join(lines).encode())  # bytes: text mode costs 3x
+def _move_item(split_dir: Path, item: Item, stem: str) -> None:
+    """Move the image's staged copy (bytes unchanged) and its YOLO label file into the split."""
+    assert item.staged is not None, f"{item.name}: a kept item is staged when it is decoded"
+    image, label = staged_files(item.staged)
+    os.replace(image, split_dir / "images" / f"{stem}{item.image.suffix}")
+    os.replace(label, split_dir / "labels" / f"{stem}.txt")
 
 
 def _write_data_yaml(folder: Path, class_names: list[str]) -> None:
