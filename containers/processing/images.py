@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +31,9 @@ class ImageInfo:
 
 
 def inspect_image(path: Path, copy_to: Path | None = None) -> ImageInfo:
-    """Hash and fully decode one image file; a usable one is also written to ``copy_to`` (bytes unchanged), from
-    the bytes already read, so that the output costs no second read.
+    """Hash and fully decode one image file; a usable one is also put at ``copy_to`` (bytes unchanged): a hard link
+    where the file system allows (no second copy of the dataset on the job's volume), else written from the bytes
+    already read.
 
     Raises:
         ImageError: the file is missing, empty, corrupt, truncated, of zero size or in an unsupported format.
@@ -60,5 +62,8 @@ def inspect_image(path: Path, copy_to: Path | None = None) -> ImageInfo:
     if width <= 0 or height <= 0:
         raise ImageError(f"image has zero size ({width}x{height})")
     if copy_to is not None:
-        copy_to.write_bytes(data)
+        try:
+            os.link(path, copy_to)
+        except OSError:  # another file system (EXDEV), or one without hard links
+            copy_to.write_bytes(data)
     return ImageInfo(hashlib.sha256(data).hexdigest(), fmt, width, height)
