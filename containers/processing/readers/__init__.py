@@ -38,8 +38,8 @@ def detect_format(raw: Path) -> str:
     if not found:
         raise JobFailure(f"no dataset found in the input: it holds {_survey(raw)}. Expected one of: {NEEDS}")
     if len(found) > 1:
-        raise JobFailure(f"the input holds more than one dataset format ({', '.join(found)}): "
-                         "pass --input-format or keep one dataset in the input")
+        raise JobFailure(f"the input holds more than one dataset format ({', '.join(found)}): keep one dataset in "
+                         "the input (InputDataUri)")
     return found[0]
 
 

@@ -151,6 +151,17 @@ def coco_2017(root: Path, scenes=SCENES) -> Path:
     return root
 
 
+def cvat_coco(root: Path, scenes=SCENES) -> Path:
+    """CVAT "COCO 1.0": annotations/instances_default.json, the images in images/ (../images from the JSON)."""
+    for scene in scenes:
+        draw(scene, root / "images" / scene.name)
+    path = root / "annotations" / "instances_default.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(_coco_document(scenes, [{"id": i + 1, "name": n, "supercategory": ""}
+                                                       for i, n in enumerate(NAMES)], 1)))
+    return root
+
+
 def roboflow_coco(root: Path, scenes=SCENES, names=NAMES) -> Path:
     """Roboflow "COCO" download: train/ valid/ test/ each with _annotations.coco.json beside the images; category 0
     is a supercategory no annotation uses (for one class it repeats the class name)."""

@@ -20,6 +20,7 @@ LAYOUTS = {
     "Label Studio YOLO": (exports.label_studio_yolo, "darknet", "content", set()),
     "CVAT YOLO 1.1": (exports.cvat_yolo, "darknet", "export", {"test"}),
     "COCO 2017": (exports.coco_2017, "coco", "export", {"test"}),
+    "CVAT COCO 1.0, images in ../images": (exports.cvat_coco, "coco", "content", set()),
     "Roboflow COCO": (exports.roboflow_coco, "coco", "export", set()),
     "Ground Truth, images synced with their keys": (exports.ground_truth, "ground-truth", "content", set()),
 }

@@ -378,7 +378,8 @@ def test_bad_arguments(job, args, message):
 def test_two_formats_in_one_input_need_input_format(job, sample_raw):
     runner = job("yolo")
     shutil.copy(sample_raw("ground-truth") / "output.manifest", runner.raw)
-    assert "holds more than one dataset format (yolo, ground-truth): pass --input-format" in runner.fail()
+    assert runner.fail() == ("the input holds more than one dataset format (yolo, ground-truth): keep one dataset "
+                             "in the input (InputDataUri)")
     assert runner.succeed("--input-format", "yolo")["input_format"] == "yolo"
 
 
