@@ -26,6 +26,7 @@ from containers.processing.dataset import Item, RawDataset, load
 from containers.processing.decoding import available_cores, staged_files
 from containers.processing.labels import check_class_names
 from containers.processing.report import build_report
+from containers.processing.safepath import shown
 from containers.processing.splitting import MIN_IMAGES, SPLITS, assign, deduplicate, output_names
 
 MAX_REASONS_IN_MESSAGE = 3
@@ -128,7 +129,7 @@ def _class_list(dataset: RawDataset, wanted: list[str] | None) -> list[str]:
         return dataset.class_names
     unknown = [name for name in dataset.class_names if name not in wanted]
     if unknown:
-        raise JobFailure(f"unknown class name(s) {', '.join(map(repr, unknown))} in {dataset.source}: "
+        raise JobFailure(f"unknown class name(s) {', '.join(map(shown, unknown[:5]))} in {dataset.source}: "
                          f"--class-names allows {', '.join(wanted)}; fix the class map or extend --class-names")
     return wanted
 

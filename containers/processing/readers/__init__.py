@@ -12,7 +12,7 @@ from containers.common.contract import JobFailure
 from containers.processing import archive
 from containers.processing.dataset import RawDataset
 from containers.processing.readers import coco, darknet, ground_truth, yolo
-from containers.processing.safepath import InputRoot, excerpt
+from containers.processing.safepath import InputRoot, OutsideInput, excerpt
 
 FORMATS = ("yolo", "darknet", "ground-truth", "coco")
 NEEDS = ("Ultralytics/Roboflow YOLO: data.yaml with names (and train/val paths, or images/ + labels/); "
@@ -58,14 +58,17 @@ def read(raw: Path, input_format: str, label_attribute: str | None, work: Path) 
     root = _unwrap(root)
     fmt = detect_format(root) if input_format == "auto" else input_format
     src = InputRoot(root)
-    if fmt == "yolo":
-        dataset = yolo.read(src)
-    elif fmt == "darknet":
-        dataset = darknet.read(src)
-    elif fmt == "ground-truth":
-        dataset = ground_truth.read(src, label_attribute, work / "fetched")
-    else:
-        dataset = coco.read(src)
+    try:
+        if fmt == "yolo":
+            dataset = yolo.read(src)
+        elif fmt == "darknet":
+            dataset = darknet.read(src)
+        elif fmt == "ground-truth":
+            dataset = ground_truth.read(src, label_attribute, work / "fetched")
+        else:
+            dataset = coco.read(src)
+    except OutsideInput as exc:  # a file the whole dataset depends on (a class list, a config) is refused
+        raise JobFailure(f"cannot read the {fmt} dataset: {exc}") from None
     if bundle is not None:
         dataset.notes["archive"] = bundle.name
     return dataset

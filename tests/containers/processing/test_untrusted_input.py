@@ -198,3 +198,13 @@ def test_local_mode_resolves_s3_source_refs_in_the_local_object_store(tmp_path):
     assert report["totals"]["images"] == len(SCENES) - 1
     assert [r["item"] for r in report["rejected"]] == ["s3://gt-bucket/labeling/images/yard.png"]
     assert os.path.exists(store / "gt-bucket" / "labeling" / "images" / "road.jpg")
+
+
+def test_a_class_list_linked_from_outside_fails_the_job_without_reading_it(tmp_path, outside):
+    job = Job(tmp_path / "job", None)
+    exports.cvat_yolo(job.raw)
+    (job.raw / "obj.names").unlink()
+    (job.raw / "obj.names").symlink_to(outside / "secret.txt")
+    assert job.fail() == ("cannot read the darknet dataset: obj.names is a symbolic link (or lies under one) that "
+                          "points outside the input: not read")
+    assert not leaked(job)
