@@ -8,6 +8,7 @@ opened.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from dataclasses import dataclass
@@ -32,7 +33,6 @@ class InputRoot:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.real = self.root.resolve()
-        self._folders: dict[Path, bool] = {}
 
     def relative(self, path: Path) -> str:
         """``path`` as it is named in the report: relative to the root, POSIX separators."""
@@ -76,11 +76,9 @@ class InputRoot:
         return real.is_relative_to(self.real)
 
     def _folder_inside(self, folder: Path) -> bool:
-        """Whether a folder's real location is inside the root (cached: images share few folders)."""
-        known = self._folders.get(folder)
-        if known is None:
-            known = self._folders[folder] = self._inside(folder.resolve())
-        return known
+        """Whether a folder's real location is inside the root (images share few folders: resolved once per
+        process, not once per file)."""
+        return self._inside(_real_folder(folder))
 
     def optional_file(self, path: Path) -> Path | None:
         """As :meth:`file`, but None when nothing is at ``path`` (a label file that an image may lack)."""
@@ -128,6 +126,11 @@ class InputRoot:
                     continue
                 files.append(base / name)
         return sorted(files), refused
+
+
+@functools.lru_cache(maxsize=4096)
+def _real_folder(folder: Path) -> Path:
+    return folder.resolve()
 
 
 def printable(text: str, limit: int = 200) -> str:
