@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipelines import aws
 from pipelines.aws import pipeline_service
-from pipelines.cli import cicd, local_mode
+from pipelines.cli import cicd, images, local_mode
 from pipelines.cli.common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -308,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", required=True, help="output directory")
     sub.add_argument("--format", choices=["yolo", "ground-truth", "coco"], default="yolo")
     cicd.register(command)
+    images.add_arguments(command("images", images.cmd_images, "build (and push) the step images, or lock their "
+                                 "Python packages"))
     return parser
 
 
