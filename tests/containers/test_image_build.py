@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import shutil
 
 import pytest
@@ -66,3 +67,53 @@ def test_images_build_refuses_a_context_above_the_limit_before_calling_docker(re
 def test_images_push_needs_a_registry(capsys):
     assert main(["images", "build", "--push", "--image", "processing"]) == 2
     assert "--push needs a registry" in capsys.readouterr().err
+
+
+@pytest.fixture
+def recording_docker(tmp_path, monkeypatch):
+    """A docker client that records its arguments and stdin (the engine is not what these tests check)."""
+    log = tmp_path / "docker.log"
+    client = tmp_path / "docker"
+    client.write_text(f'#!/bin/sh\necho "DOCKER_BUILDKIT=$DOCKER_BUILDKIT $*" >> {log}\n'
+                      f'if [ "$1" = login ]; then cat >> {log}; echo >> {log}; fi\n')
+    client.chmod(0o755)
+    monkeypatch.setenv("DOCKER", str(client))
+    return log
+
+
+def test_push_logs_in_with_the_ecr_token_then_pushes(recording_docker):
+    import boto3
+    from moto import mock_aws
+
+    from pipelines.aws import ecr
+
+    uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/yolo-pipelines-processing:abc123"
+    with mock_aws():
+        client = boto3.client("ecr", region_name="us-east-1")
+        token = client.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+        assert ecr.push(client, uri) == uri
+    user, password = base64.b64decode(token).decode().split(":", 1)
+    assert recording_docker.read_text().splitlines() == [
+        f"DOCKER_BUILDKIT=1 login --username {user} --password-stdin {uri.split('/')[0]}", password,
+        f"DOCKER_BUILDKIT=1 push {uri}"]
+
+
+def test_push_refuses_a_uri_without_a_registry(recording_docker):
+    from pipelines.aws import ecr
+
+    with pytest.raises(ValueError, match="names no registry; pass --registry"):
+        ecr.push(object(), "yolo-pipelines-processing:abc123")
+    assert not recording_docker.exists()
+
+
+def test_build_passes_buildkit_the_ca_secret_the_ignore_file_and_the_content_hash_tag(recording_docker, tmp_path,
+                                                                                      monkeypatch, capsys):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("PIP_CERT", str(ca))
+    assert main(["images", "build", "--image", "training", "--registry", "r.example.com", "--base", "b:1"]) == 0
+    uri = f"r.example.com/yolo-pipelines-training:{images.content_hash('training')}"
+    assert capsys.readouterr().out.split() == [uri]
+    [line] = recording_docker.read_text().splitlines()
+    assert line == (f"DOCKER_BUILDKIT=1 build -f {REPO}/containers/training/Dockerfile -t {uri} "
+                    f"--build-arg BASE_IMAGE=b:1 --secret id=pip_cert,src={ca} --quiet {REPO}")
