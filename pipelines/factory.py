@@ -63,13 +63,15 @@ def build_pipeline(config: PipelineConfig, session: PipelineSession | None = Non
                         "MLFLOW_EXPERIMENT_NAME": config.pipeline_name}
     train = build_training_step(
         context, params, train_data=outputs["train"].S3Output.S3Uri, val_data=outputs["val"].S3Output.S3Uri,
-        use_spot=config.training.use_spot, max_runtime_seconds=config.training.max_runtime_seconds,
-        max_wait_seconds=config.training.max_wait_seconds, volume_size_gb=config.training.volume_size_gb,
-        seed=config.training.seed, environment=environment)
+        checkpoint_key=prepare.properties.ProcessingJobName, use_spot=config.training.use_spot,
+        max_runtime_seconds=config.training.max_runtime_seconds, max_wait_seconds=config.training.max_wait_seconds,
+        volume_size_gb=config.training.volume_size_gb, seed=config.training.seed, environment=environment)
     model_data = train.properties.ModelArtifacts.S3ModelArtifacts
     evaluate, report = build_evaluation_step(context, params, model_data=model_data,
                                              test_data=outputs["test"].S3Output.S3Uri)
-    metadata = {"ImageTags": ",".join(images.image_uri(config, n).rsplit(":", 1)[-1] for n in images.IMAGE_NAMES)}
+    # One key per image: metadata values allow no commas (CreateModelPackage CustomerMetadataProperties pattern).
+    metadata = {f"{name.capitalize()}ImageTag": images.image_uri(config, name).rsplit(":", 1)[-1]
+                for name in images.IMAGE_NAMES}
     if config.git_sha:
         metadata["GitSha"] = config.git_sha
     register = build_register_step(context, params, model_package_group_name=config.model_package_group_name,
@@ -112,12 +114,13 @@ SEED_KWARGS = {
 }
 
 
-def get_pipeline(region: str | None = None, role: str | None = None, default_bucket: str | None = None,
-                 config_file: str | None = None, sagemaker_project_arn: str | None = None, **kwargs: Any) -> Pipeline:
-    """Seed-code entry point: ``run-pipeline --module-name pipelines.factory --kwargs '{...}'``.
+def seed_config(region: str | None = None, role: str | None = None, default_bucket: str | None = None,
+                config_file: str | None = None, sagemaker_project_arn: str | None = None,
+                **kwargs: Any) -> PipelineConfig:
+    """The configuration the seed-code kwargs describe (see ``get_pipeline``).
 
-    Accepts the kwargs the SageMaker Projects buildspec passes (region, role, default_bucket, pipeline_name,
-    model_package_group_name, base_job_prefix, sagemaker_project_name/arn) plus any dotted config key.
+    In a SageMaker Project the step images live in the ECR registry of the pipeline role's account and region; when
+    no registry is configured (``images.registry``, ``IMAGE_REGISTRY``), that is the one used.
 
     Raises:
         ConfigError: a kwarg is not a known setting or has an invalid value.
@@ -129,4 +132,23 @@ def get_pipeline(region: str | None = None, role: str | None = None, default_buc
             overrides[SEED_KWARGS.get(key, key)] = value
     if sagemaker_project_arn and "project.id" not in overrides:
         overrides["project.name"] = overrides.get("project.name") or sagemaker_project_arn.rsplit("/", 1)[-1]
-    return build_pipeline(load_config(config_file, overrides=overrides))
+    config = load_config(config_file, overrides=overrides)
+    if config.images.registry is None and config.role_arn:
+        account = config.role_arn.split(":")[4]
+        suffix = ".cn" if config.region.startswith("cn-") else ""
+        config = load_config(config_file, overrides={
+            **overrides, "images.registry": f"{account}.dkr.ecr.{config.region}.amazonaws.com{suffix}"})
+    return config
+
+
+def get_pipeline(**kwargs: Any) -> Pipeline:
+    """Seed-code entry point: ``run-pipeline --module-name pipelines.factory --kwargs '{...}'``.
+
+    Accepts the kwargs the SageMaker Projects buildspec passes (region, role, default_bucket, pipeline_name,
+    model_package_group_name, base_job_prefix, sagemaker_project_name/arn), ``config_file``, plus any dotted
+    config key.
+
+    Raises:
+        ConfigError: a kwarg is not a known setting or has an invalid value.
+    """
+    return build_pipeline(seed_config(**kwargs))

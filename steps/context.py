@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sagemaker.core.workflow.execution_variables import ExecutionVariables
+from sagemaker.core.workflow.functions import Join
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.mlops.workflow.retry import (
     SageMakerJobExceptionTypeEnum,
@@ -46,6 +48,20 @@ class StepContext:
 
     def s3_uri(self, *parts: str) -> str:
         return "/".join([self.s3_root.rstrip("/"), *parts])
+
+    def execution_s3_uri(self, *parts: str) -> Join:
+        """``<s3_root>/executions/<execution id>/<parts>``: where a job of this execution writes its outputs.
+
+        Outputs are not part of SageMaker's step cache keys (AWS doc "Default cache key attributes by pipeline step
+        type"), so per-execution prefixes keep caching: a cache hit returns the outputs of the execution that produced
+        them. A fixed prefix would make a new upstream output look identical downstream (a stale cache hit), and
+        EndOfJob uploads never delete, so files of an earlier split would linger under it.
+        """
+        return Join(on="/", values=[self.s3_uri("executions"), ExecutionVariables.PIPELINE_EXECUTION_ID, *parts])
+
+    def job_name(self, job: str) -> str:
+        """The name prefix of a job: IAM policies that scope jobs by name rely on ``base_job_prefix``."""
+        return f"{self.base_job_prefix}-{job}"
 
     @property
     def cache_config(self) -> CacheConfig:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from sagemaker.core.training.configs import Networking
 from sagemaker.core.workflow.conditions import ConditionEquals
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join
@@ -27,6 +28,16 @@ ENDPOINT_STEP_NAME = "StagingEndpoint"
 VARIANT_NAME = "AllTraffic"
 
 
+def _networking(context: StepContext) -> Networking | None:
+    """The jobs' VPC and network isolation apply to the staging Model too (CreateModel VpcConfig,
+    EnableNetworkIsolation)."""
+    if not (context.subnets or context.enable_network_isolation):
+        return None
+    return Networking(subnets=list(context.subnets) or None,
+                      security_group_ids=list(context.security_group_ids) or None,
+                      enable_network_isolation=context.enable_network_isolation)
+
+
 def build_staging_deployment(context: StepContext, params: PipelineParameters, *, endpoint_name: str, model_data,
                              instance_type: str, instance_count: int, capture_percentage: int,
                              after: list[Step]) -> ConditionStep:
@@ -41,7 +52,8 @@ def build_staging_deployment(context: StepContext, params: PipelineParameters, *
             dependencies={},
             log_level=logging.WARNING,
             instance_type=instance_type,
-        ).build(model_name=endpoint_name),  # a fixed name keeps the definition deterministic
+            network=_networking(context),
+        ).build(model_name=endpoint_name, tags=context.tag_list or None),  # a fixed name: a deterministic definition
         description="The staging Model: inference image + the trained artefact.",
     )
     endpoint_config = EndpointConfigStep(

@@ -29,7 +29,8 @@ def build_evaluation_step(context: StepContext, params: PipelineParameters, *, m
             processing_input("model", model_data, f"{PROCESSING_ROOT}/model"),
             processing_input("test", test_data, f"{PROCESSING_ROOT}/test"),
         ],
-        outputs=[processing_output(REPORT_NAME, f"{PROCESSING_ROOT}/evaluation", context.s3_uri("evaluation"))],
+        outputs=[processing_output(REPORT_NAME, f"{PROCESSING_ROOT}/evaluation",
+                                   context.execution_s3_uri("evaluation"))],
     )
     step = ProcessingStep(
         name=STEP_NAME,

@@ -11,6 +11,7 @@ from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS
 from sagemaker.mlops.workflow.steps import ProcessingStep
 
 from steps.context import StepContext
+from steps.instance_storage import has_instance_storage
 from steps.network import network_config
 from steps.parameters import PipelineParameters
 
@@ -40,16 +41,20 @@ def processing_output(name: str, source: str, destination) -> ProcessingOutput:
 
 def processor(context: StepContext, *, image_uri: str, entrypoint: list[str], instance_type,
               job: str) -> Processor:
-    """A one-instance processing job on one of our images, encrypted and placed as the context says."""
+    """A one-instance processing job on one of our images, encrypted and placed as the context says.
+
+    The volume KMS key is left out when the default instance type has NVMe instance storage (refused there; that
+    storage is encrypted by the instance's hardware).
+    """
     return Processor(
         role=context.role_arn,
         image_uri=image_uri,
         entrypoint=entrypoint,
         instance_count=1,
         instance_type=instance_type,
-        volume_kms_key=context.kms_key_id,
+        volume_kms_key=None if has_instance_storage(instance_type.default_value) else context.kms_key_id,
         output_kms_key=context.kms_key_id,
-        base_job_name=f"{context.base_job_prefix}-{job}",
+        base_job_name=context.job_name(job),
         sagemaker_session=context.session,
         network_config=network_config(context),
         tags=context.tag_list or None,
@@ -64,7 +69,7 @@ def build_prepare_data_step(context: StepContext, params: PipelineParameters, *,
                           instance_type=params.processing_instance_type, job="prepare-data").run(
         inputs=[processing_input("raw", params.input_data_uri, f"{PROCESSING_ROOT}/input/raw")],
         outputs=[
-            processing_output(name, f"{PROCESSING_ROOT}/output/{name}", context.s3_uri("data", name))
+            processing_output(name, f"{PROCESSING_ROOT}/output/{name}", context.execution_s3_uri("data", name))
             for name in OUTPUTS
         ],
         arguments=[

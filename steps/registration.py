@@ -29,7 +29,8 @@ REGISTER_STEP_NAME = "RegisterYOLO"
 FAIL_STEP_NAME = "QualityGateFailed"
 CONTENT_TYPES = ["image/jpeg", "image/png", "application/x-image", "application/json"]
 RESPONSE_TYPES = ["application/json"]
-INFERENCE_INSTANCES = ["ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.g4dn.xlarge", "ml.g5.xlarge"]
+# The inference image runs ONNX Runtime on CPU only: advertise CPU instance types, never GPU ones.
+INFERENCE_INSTANCES = ["ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge", "ml.c6i.large", "ml.c6i.xlarge"]
 
 
 def build_register_step(context: StepContext, params: PipelineParameters, *, model_package_group_name: str,
@@ -58,6 +59,8 @@ def build_register_step(context: StepContext, params: PipelineParameters, *, mod
         customer_metadata_properties={"PipelineExecutionId": ExecutionVariables.PIPELINE_EXECUTION_ID,
                                       **dict(sorted(metadata.items()))},
     )
+    if context.tags:  # ModelBuilder.register() takes no tags; CreateModelPackage does
+        step_args.create_model_package_request["Tags"] = context.tag_list
     return ModelStep(name=REGISTER_STEP_NAME, step_args=step_args,
                      description="Register the model in the model package group with its evaluation metrics.")
 

@@ -2,16 +2,24 @@
 
 Hyperparameters are strings in CreateTrainingJob, so integer and float parameters are rendered with
 ``.to_string()``. The metric definitions scrape the one line per epoch that the training image prints.
+
+Checkpoints are part of the training step's cache key (AWS doc "Default cache key attributes by pipeline step type"),
+so their prefix must not contain the execution id; it is keyed by the PrepareData job that made the training data
+instead: the same data gives the same prefix (caching holds), other data another prefix. Within it, the training image
+keeps one folder per training job, so concurrent executions never clobber each other and a spot restart (same job
+name) resumes its own run.
 """
 
 from __future__ import annotations
 
 from sagemaker.core.shapes import MetricDefinition, StoppingCondition, Tag
 from sagemaker.core.training.configs import CheckpointConfig, Compute, InputData, Networking, OutputDataConfig
+from sagemaker.core.workflow.functions import Join
 from sagemaker.mlops.workflow.steps import TrainingStep
 from sagemaker.train import ModelTrainer
 
 from steps.context import StepContext
+from steps.instance_storage import has_instance_storage
 from steps.parameters import PipelineParameters
 
 STEP_NAME = "TrainYOLO"
@@ -27,10 +35,30 @@ METRIC_DEFINITIONS = {
 }
 
 
-def build_training_step(context: StepContext, params: PipelineParameters, *, train_data, val_data, use_spot: bool,
-                        max_runtime_seconds: int, max_wait_seconds: int, volume_size_gb: int, seed: int,
+class PrefixedTrainingStep(TrainingStep):
+    """A TrainingStep whose job name starts with the configured prefix.
+
+    SDK v3's ModelTrainer drops TrainingJobName under a PipelineSession (aws/sagemaker-python-sdk#5776), so
+    ``use_custom_job_prefix`` does nothing for training; with the name put back, SageMaker names the job
+    ``<prefix>-<suffix>`` (AWS doc "Access management for SageMaker Pipelines", custom job name prefix).
+    """
+
+    def __init__(self, *, job_name_prefix: str, **kwargs):
+        super().__init__(**kwargs)
+        self.job_name_prefix = job_name_prefix
+
+    @property
+    def arguments(self):
+        return {"TrainingJobName": self.job_name_prefix, **super().arguments}
+
+
+def build_training_step(context: StepContext, params: PipelineParameters, *, train_data, val_data, checkpoint_key,
+                        use_spot: bool, max_runtime_seconds: int, max_wait_seconds: int, volume_size_gb: int, seed: int,
                         environment: dict[str, str] | None = None) -> TrainingStep:
-    """The TrainYOLO training step on the ``train`` and ``val`` splits (S3 URIs or step properties)."""
+    """The TrainYOLO training step on the ``train`` and ``val`` splits (S3 URIs or step properties).
+
+    ``checkpoint_key`` names the training data's origin (the PrepareData job name) in the checkpoint prefix.
+    """
     stopping = StoppingCondition(max_runtime_in_seconds=max_runtime_seconds,
                                  max_wait_time_in_seconds=max_wait_seconds if use_spot else None)
     networking = None
@@ -42,19 +70,22 @@ def build_training_step(context: StepContext, params: PipelineParameters, *, tra
     trainer = ModelTrainer(
         sagemaker_session=context.session,
         role=context.role_arn,
-        base_job_name=f"{context.base_job_prefix}-train",
+        base_job_name=context.job_name("train"),
         training_image=context.images.training,
         compute=Compute(
             instance_type=params.training_instance_type,
             instance_count=params.training_instance_count,
             volume_size_in_gb=volume_size_gb,
-            volume_kms_key_id=context.kms_key_id,
+            volume_kms_key_id=None if has_instance_storage(params.training_instance_type.default_value)
+            else context.kms_key_id,
             enable_managed_spot_training=use_spot,
         ),
         networking=networking,
         stopping_condition=stopping,
-        output_data_config=OutputDataConfig(s3_output_path=context.s3_uri("models"), kms_key_id=context.kms_key_id),
-        checkpoint_config=CheckpointConfig(s3_uri=context.s3_uri("checkpoints"), local_path=CHECKPOINT_LOCAL_PATH),
+        output_data_config=OutputDataConfig(s3_output_path=context.execution_s3_uri("models"),
+                                            kms_key_id=context.kms_key_id),
+        checkpoint_config=CheckpointConfig(s3_uri=Join(on="/", values=[context.s3_uri("checkpoints"), checkpoint_key]),
+                                           local_path=CHECKPOINT_LOCAL_PATH),
         hyperparameters={
             "model_variant": params.model_variant,
             "epochs": params.epochs.to_string(),
@@ -78,7 +109,8 @@ def build_training_step(context: StepContext, params: PipelineParameters, *, tra
         wait=False,
         logs=False,
     )
-    return TrainingStep(
+    return PrefixedTrainingStep(
+        job_name_prefix=context.job_name("train"),
         name=STEP_NAME,
         step_args=step_args,
         cache_config=context.cache_config,

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from containers.common import contract
+from containers.common.archives import UnsafeArchive, extract_tar
 from containers.common.contract import JobFailure
 from containers.training.datasets import Split, dataset_view, read_split
 
@@ -91,15 +92,15 @@ def _evaluate(archive: Path, test: Split, workdir: Path, conf: float, iou: float
 
 
 def _extract(archive: Path, target: Path) -> Path:
-    """Unpack model.tar.gz (best.pt etc. at its root, as SageMaker makes it); paths leaving ``target`` are refused.
+    """Unpack model.tar.gz (best.pt etc. at its root, as SageMaker makes it); links and paths leaving ``target`` are
+    refused (``extract_tar`` checks them itself: ``extractall(filter=...)`` needs Python >= 3.11.4).
 
     Raises:
-        JobFailure: the archive is unreadable or has no best.pt at its root.
+        JobFailure: the archive is unreadable or unsafe, or has no best.pt at its root.
     """
     try:
-        with tarfile.open(archive) as tar:
-            tar.extractall(target, filter="data")
-    except (tarfile.TarError, OSError) as exc:
+        extract_tar(archive, target)
+    except (UnsafeArchive, tarfile.TarError, OSError) as exc:
         raise JobFailure(f"cannot unpack {archive}: {exc}") from exc
     if not (target / "best.pt").is_file():
         found = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())

@@ -70,8 +70,8 @@ class Tracker:
         except Exception as exc:
             print(f"WARNING: MLflow metrics of step {step} not logged: {exc}", file=sys.stderr)
 
-    def finish(self, artifacts: Iterable[Path], succeeded: bool) -> None:
-        """Upload the artifacts (files) and close the run as FINISHED or FAILED.
+    def finish(self, artifacts: Iterable[Path], status: str) -> None:
+        """Upload the artifacts (files) and close the run as ``status``: FINISHED, FAILED or KILLED (stopped).
 
         A tracking error here is a warning: the model is in /opt/ml/model by now (or the job's own error is what
         must be reported).
@@ -82,6 +82,6 @@ class Tracker:
         try:
             for path in artifacts:
                 client.log_artifact(self.run_id, str(path))
-            client.set_terminated(self.run_id, status="FINISHED" if succeeded else "FAILED")
+            client.set_terminated(self.run_id, status=status)
         except Exception as exc:
             print(f"WARNING: MLflow run {self.run_id} not closed: {exc}", file=sys.stderr)

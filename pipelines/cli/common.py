@@ -19,6 +19,10 @@ class UsageError(ValueError):
     """A command was called in a way that cannot work (exit 2)."""
 
 
+class DefinitionRejected(ValueError):
+    """SageMaker would refuse the definition, or run it wrongly; nothing was sent (exit 2)."""
+
+
 def fail(message: str, code: int) -> int:
     print(f"error: {message}", file=sys.stderr)
     return code
@@ -57,7 +61,7 @@ def cli_errors(command: Callable[..., int]) -> Callable[..., int]:
     def wrapper(*args: Any, **kwargs: Any) -> int:
         try:
             return command(*args, **kwargs)
-        except (ConfigError, ParameterError, UsageError) as exc:
+        except (ConfigError, ParameterError, UsageError, DefinitionRejected) as exc:
             return fail(str(exc), EXIT_USAGE)
         except PipelineNotFound as exc:
             return fail(str(exc), EXIT_CHECK_FAILED)
@@ -80,6 +84,28 @@ def definition_json(config: PipelineConfig) -> str:
     from pipelines.factory import build_pipeline
 
     return build_pipeline(config).definition()
+
+
+def definition_problems(definition: str, config: PipelineConfig, parameters: dict[str, Any] | None = None,
+                        deployable: bool = True) -> list:
+    """What SageMaker would refuse in ``definition`` (see ``pipelines.aws.validation``)."""
+    from pipelines.aws.validation import validate_definition
+
+    return validate_definition(definition, parameters=parameters, base_job_prefix=config.base_job_prefix,
+                               pipeline_name=config.pipeline_name, deployable=deployable)
+
+
+def require_valid(definition: str, config: PipelineConfig, parameters: dict[str, Any] | None = None,
+                  deployable: bool = True) -> None:
+    """Refuse, before any AWS call or job, a definition that SageMaker would refuse or run wrongly.
+
+    Raises:
+        DefinitionRejected: with one line per problem (``yolo-pipeline validate`` lists the same).
+    """
+    problems = definition_problems(definition, config, parameters, deployable)
+    if problems:
+        raise DefinitionRejected(f"the definition would fail on SageMaker ({len(problems)} problem(s)); nothing was "
+                                 "sent:\n  " + "\n  ".join(str(p) for p in problems))
 
 
 def print_json(value: Any) -> None:

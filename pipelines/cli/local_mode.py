@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from pipelines.cli.common import EXIT_CHECK_FAILED, EXIT_OK, UsageError, load, print_json
+from pipelines.cli.common import EXIT_CHECK_FAILED, EXIT_OK, UsageError, load, print_json, require_valid
 from pipelines.config import PipelineConfig
 
 SAMPLE_IMAGE_CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
@@ -53,6 +53,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     definition = compiled_definition(config, StateDir.at(state_dir).root / "definitions")
     local_defaults = [f"{name}={value}" for name, value in config.local.parameters.items()]
     parameters = {**parse_parameters(definition, local_defaults), **parse_parameters(definition, args.params)}
+    require_valid(definition, config, parameters, deployable=False)  # what SageMaker would refuse fails here too
     seeded = _seed_sample_data(config, parameters, state_dir)
     if seeded:
         print(f"input: wrote the sample dataset to {seeded}", file=sys.stderr)

@@ -12,15 +12,17 @@ from pathlib import Path
 
 from pipelines import aws
 from pipelines.aws import pipeline_service
-from pipelines.cli import local_mode
+from pipelines.cli import cicd, images, local_mode
 from pipelines.cli.common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
     UsageError,
     cli_errors,
     definition_json,
+    definition_problems,
     load,
     print_json,
+    require_valid,
 )
 
 
@@ -49,8 +51,10 @@ def cmd_upsert(args: argparse.Namespace) -> int:
                          "(or IMAGE_REGISTRY), e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com")
     from pipelines.factory import project_tags
 
+    definition = definition_json(config)
+    require_valid(definition, config)
     arn, created = pipeline_service.upsert(aws.client("sagemaker"), name=config.pipeline_name,
-                                 definition=definition_json(config), role_arn=config.role_arn,
+                                 definition=definition, role_arn=config.role_arn,
                                  description=args.description, tags={**config.tags, **project_tags(config)})
     print(f"{'Created' if created else 'Updated'} pipeline {config.pipeline_name}", file=sys.stderr)
     print(arn)
@@ -61,7 +65,11 @@ def cmd_start(args: argparse.Namespace) -> int:
     from pipelines.definition import parse_parameters
 
     config = load(args.config, args.sets)
-    parameters = parse_parameters(definition_json(config), args.params)
+    definition = definition_json(config)
+    parameters = parse_parameters(definition, args.params)
+    # What these values would break (a volume KMS key on an NVMe instance type, ...); the role and images were
+    # checked when the pipeline was upserted.
+    require_valid(definition, config, parameters, deployable=False)
     client = aws.client("sagemaker")
     execution = pipeline_service.start(client, name=config.pipeline_name, parameters=parameters,
                                        display_name=args.display_name)
@@ -70,6 +78,23 @@ def cmd_start(args: argparse.Namespace) -> int:
         status = pipeline_service.wait(client, execution, poll_seconds=args.poll)
         print(f"Execution {status}", file=sys.stderr)
         return EXIT_OK if status == "Succeeded" else EXIT_CHECK_FAILED
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from pipelines.definition import parse_parameters
+
+    config = load(args.config, args.sets)
+    definition = definition_json(config)
+    parameters = parse_parameters(definition, args.params)
+    problems = definition_problems(definition, config, parameters, deployable=not args.local)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s): SageMaker would refuse this definition or run it wrongly", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    print(f"pipeline {config.pipeline_name}: every step passes the SageMaker service model and the documented rules",
+          file=sys.stderr)
     return EXIT_OK
 
 
@@ -153,6 +178,8 @@ def cmd_registry(args: argparse.Namespace) -> int:
             status = "Approved" if args.action == "approve" else "Rejected"
             version = registry.set_approval(group, _version(args.versions, 1), status, args.note)
             print(f"{group} version {version.version}: {version.approval_status}", file=sys.stderr)
+            if args.local and status == "Rejected":
+                cicd.after_local_rejection(args, group, version.version)
         else:
             a, b = _version(args.versions, 2)
             rows = compare(registry, group, a, b)
@@ -227,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("diff", cmd_diff, "compare the local definition with the deployed one (exit 1 when they differ)")
 
+    sub = command("validate", cmd_validate,
+                  "check every step against the SageMaker service model and documented rules (exit 1 on a problem)")
+    sub.add_argument("--param", dest="params", action="append", default=[], metavar="NAME=VALUE",
+                     help="check with this parameter value instead of the default (repeatable)")
+    sub.add_argument("--local", action="store_true",
+                     help="as local mode runs it: skip the AWS-only checks (ECR image URIs, a real role)")
+
     sub = command("executions", cmd_executions, "list the pipeline's executions, newest first")
     sub.add_argument("--limit", type=int, default=20)
     sub.add_argument("--json", action="store_true")
@@ -273,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("sample-data", cmd_sample_data, "write the synthetic sample dataset", config=False)
     sub.add_argument("--out", required=True, help="output directory")
     sub.add_argument("--format", choices=["yolo", "ground-truth", "coco"], default="yolo")
+    cicd.register(command)
+    images.add_arguments(command("images", images.cmd_images, "build (and push) the step images, or lock their "
+                                 "Python packages"))
     return parser
 
 

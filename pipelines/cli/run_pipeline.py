@@ -1,4 +1,7 @@
-"""``run-pipeline``: upsert the pipeline and start an execution (SageMaker Projects seed-compatible)."""
+"""``run-pipeline``: upsert the pipeline and start an execution (SageMaker Projects seed-compatible).
+
+``--no-start`` only upserts: the model-build buildspec makes starting an execution opt-in.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-kwargs", "--kwargs", help="JSON object of keyword arguments for get_pipeline")
     parser.add_argument("-description", "--description", help="pipeline description")
     parser.add_argument("--wait", action="store_true", help="wait for the execution to end (exit 1 unless it succeeds)")
+    parser.add_argument("--no-start", action="store_true", help="only upsert the pipeline; start no execution")
     args = parser.parse_args(argv)
     kwargs = parse_kwargs(args.kwargs)
     kwargs.setdefault("role", args.role_arn)
@@ -45,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
                                            role_arn=args.role_arn, description=args.description,
                                            tags=parse_tags(args.tags))
     print(f"{'Created' if created else 'Updated'} pipeline {arn}", file=sys.stderr)
+    if args.no_start:
+        print(arn)
+        return EXIT_OK
     execution = pipeline_service.start(client, name=pipeline.name, parameters={})
     print(execution)
     if args.wait:

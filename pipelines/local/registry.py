@@ -2,11 +2,11 @@
 
 A version carries what SageMaker's model package does, as tags: ``ModelApprovalStatus`` (PendingManualApproval,
 Approved, Rejected), the headline metrics of evaluation.json (``metric.mAP50_95`` ...), the customer metadata
-(``PipelineExecutionId``, ``ImageTags`` ...), the inference image and the artefact's store URI. The artefact itself
-(model.tar.gz, with evaluation.json beside it) is copied into the MLflow artifact root, so a version stays servable
-whatever happens to the store. When the training job that made the model logged an MLflow run, the version is
-attached to that run (its epochs show next to the version in the MLflow UI). The approved version also gets the
-alias ``approved``. MLflow is imported on first use only.
+(``PipelineExecutionId``, ``TrainingImageTag`` ...), the inference image and the artefact's store URI. The
+artefact itself (model.tar.gz, with evaluation.json beside it) is copied into the MLflow artifact root, so a version
+stays servable whatever happens to the store. When the training job that made the model logged an MLflow run, the
+version is attached to that run (its epochs show next to the version in the MLflow UI). The approved version also
+gets the alias ``approved``. MLflow is imported on first use only.
 """
 
 from __future__ import annotations
@@ -61,8 +61,10 @@ class ModelVersion:
         return self.tags.get("PipelineExecutionId")
 
     @property
-    def image_tags(self) -> str | None:
-        return self.tags.get("ImageTags")
+    def image_tags(self) -> dict[str, str]:
+        """``{"processing": tag, "training": tag, "inference": tag}`` from the ``<Image>ImageTag`` metadata."""
+        return {key.removesuffix("ImageTag").lower(): value for key, value in self.tags.items()
+                if key.endswith("ImageTag")}
 
     @property
     def model_data_url(self) -> str | None:

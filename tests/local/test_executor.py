@@ -41,8 +41,9 @@ def test_a_passing_run_registers_the_model_with_its_metrics(factory_definition, 
 
     training = record.step("TrainYOLO").metadata["TrainingJob"]
     assert training["Name"] == f"trainyolo-{record.execution_id}"
-    assert training["ModelArtifacts"] == ("s3://yolo-pipelines-artifacts/yolo11-detection/models/"
-                                          f"trainyolo-{record.execution_id}/output/model.tar.gz")
+    assert training["ModelArtifacts"] == (f"s3://yolo-pipelines-artifacts/yolo11-detection/executions/"
+                                          f"{record.execution_id}/models/trainyolo-{record.execution_id}/output/"
+                                          "model.tar.gz")
     assert training["FinalMetrics"] == {"precision": 0.5, "recall": 0.4, "mAP50": 0.3, "mAP50-95": 0.15}
     store = LocalStore(StateDir.at(state).store)
     with tarfile.open(store.path(training["ModelArtifacts"])) as archive:
@@ -50,7 +51,8 @@ def test_a_passing_run_registers_the_model_with_its_metrics(factory_definition, 
         card = json.loads(archive.extractfile("model.json").read())
     assert card["channels"] == ["train", "val"]
     assert card["hyperparameters"]["epochs"] == "3" and card["hyperparameters"]["lr0"] == "0.004"
-    assert store.path("s3://yolo-pipelines-artifacts/yolo11-detection/checkpoints/run/last.pt").is_file()
+    prepared_by = record.step("PrepareData").metadata["ProcessingJob"]["Name"]
+    assert store.path(f"s3://yolo-pipelines-artifacts/yolo11-detection/checkpoints/{prepared_by}/run/last.pt").is_file()
 
     epochs = [e for e in events if isinstance(e, StepEpoch)]
     assert [(e.step, e.epoch, e.epochs) for e in epochs] == [("TrainYOLO", n, 3) for n in (1, 2, 3)]
@@ -67,7 +69,7 @@ def test_a_passing_run_registers_the_model_with_its_metrics(factory_definition, 
     assert version.metrics == {"mAP50_95": 0.42, "mAP50": 0.7, "precision": 0.6, "recall": 0.5}
     assert version.execution_id == record.execution_id
     assert version.model_data_url == training["ModelArtifacts"]
-    assert version.tags["ImageTags"].count(",") == 2
+    assert set(version.image_tags) == {"processing", "training", "inference"}
     assert version.tags["InferenceImage"].startswith("yolo-pipelines-inference:")
     assert version.model_path.is_file() and json.loads(version.evaluation_path.read_text())["dataset"]["images"] == 4
     assert record.step("RegisterYOLO").metadata["RegisterModel"]["Arn"] == version.arn
@@ -134,7 +136,8 @@ def test_a_training_failure_keeps_finished_outputs_and_the_next_run_resumes_from
     failed, _ = run(with_fakes(factory_definition, fake_scripts, train="fail"), state, raw_dir)
     assert [(s.name, s.status) for s in failed.steps] == [("PrepareData", "Succeeded"), ("TrainYOLO", "Failed")]
     assert failed.failure_reason == "TrainYOLO: CUDA out of memory (fake)"
-    assert LocalStore(StateDir.at(state).store).path("s3://yolo-pipelines-artifacts/yolo11-detection/data/test").is_dir()
+    assert LocalStore(StateDir.at(state).store).path(
+        f"s3://yolo-pipelines-artifacts/yolo11-detection/executions/{failed.execution_id}/data/test").is_dir()
 
     resumed, _ = run(with_fakes(factory_definition, fake_scripts), state, raw_dir)
     assert resumed.status == "Succeeded"

@@ -84,6 +84,7 @@ def test_every_property_reference_the_factory_emits_resolves(factory_definition,
         "Steps.PrepareData.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri",
         "Steps.TrainYOLO.ModelArtifacts.S3ModelArtifacts",
         "Steps.EvaluateYOLO.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri",
+        "Steps.PrepareData.ProcessingJobName",
     }
     scope.properties["CreateStagingModel"] = steps["CreateStagingModel"]["Arguments"]
     scope.properties["StagingEndpointConfig"] = evaluate(steps["StagingEndpointConfig"]["Arguments"], scope)
@@ -92,13 +93,18 @@ def test_every_property_reference_the_factory_emits_resolves(factory_definition,
             assert evaluate({"Get": reference}, scope) is not None, reference
     channels = evaluate(steps["TrainYOLO"]["Arguments"]["InputDataConfig"], scope)
     assert [c["DataSource"]["S3DataSource"]["S3Uri"] for c in channels] == [
-        "s3://yolo-pipelines-artifacts/yolo11-detection/data/train",
-        "s3://yolo-pipelines-artifacts/yolo11-detection/data/val"]
+        "s3://yolo-pipelines-artifacts/yolo11-detection/executions/abc123def456/data/train",
+        "s3://yolo-pipelines-artifacts/yolo11-detection/executions/abc123def456/data/val"]
+    training = evaluate(steps["TrainYOLO"]["Arguments"], scope)
+    assert training["CheckpointConfig"]["S3Uri"] == \
+        "s3://yolo-pipelines-artifacts/yolo11-detection/checkpoints/yolo11-prepare-data-abc123def456"
+    assert training["OutputDataConfig"]["S3OutputPath"] == \
+        "s3://yolo-pipelines-artifacts/yolo11-detection/executions/abc123def456/models"
     inputs = evaluate(steps["EvaluateYOLO"]["Arguments"]["ProcessingInputs"], scope)
     assert inputs[0]["S3Input"]["S3Uri"] == "s3://b/models/t/output/model.tar.gz"
     register = evaluate(steps["RegisterYOLO"]["Arguments"], scope)
     assert register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"] == \
-        "s3://yolo-pipelines-artifacts/yolo11-detection/evaluation/evaluation.json"
+        "s3://yolo-pipelines-artifacts/yolo11-detection/executions/abc123def456/evaluation/evaluation.json"
     assert register["CustomerMetadataProperties"]["PipelineExecutionId"] == "abc123def456"
     assert register["ModelApprovalStatus"] == "PendingManualApproval"
     config = evaluate(steps["StagingEndpointConfig"]["Arguments"], scope)

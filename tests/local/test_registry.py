@@ -35,7 +35,7 @@ def registry(state_dir) -> LocalRegistry:
 
 def register(registry, model_file, map50_95, execution="exec1", **kwargs):
     return registry.register(GROUP, model_file, evaluation=evaluation(map50_95),
-                             metadata={"PipelineExecutionId": execution, "ImageTags": "a,b,c"},
+                             metadata={"PipelineExecutionId": execution, "TrainingImageTag": "b"},
                              model_data_url=f"s3://bucket/models/{execution}/output/model.tar.gz",
                              image="yolo-pipelines-inference:abc", **kwargs)
 
@@ -50,7 +50,7 @@ def test_register_list_and_get(registry, model_file):
     got = registry.get(GROUP, "1")  # a version number given as text, as the CLI passes it
     assert got.version == 1 and got.approval_status == "PendingManualApproval"
     assert got.metrics == {"mAP50_95": 0.40, "mAP50": 0.7, "precision": 0.6, "recall": 0.5}
-    assert got.execution_id == "exec1" and got.image_tags == "a,b,c"
+    assert got.execution_id == "exec1" and got.image_tags == {"training": "b"}
     assert got.model_data_url == "s3://bucket/models/exec1/output/model.tar.gz"
     assert got.tags["InferenceImage"] == "yolo-pipelines-inference:abc"
     assert got.arn == "arn:aws:sagemaker:local:000000000000:model-package/yolo11-detection/1"

@@ -159,13 +159,57 @@ def test_seed_run_pipeline_against_a_moto_server(moto_server):
     assert ":pipeline/seeded/execution/" in proc.stdout
 
 
+def _images(definition: dict) -> list[str]:
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            found.extend(v for k, v in node.items() if k in ("ImageUri", "TrainingImage", "Image"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(definition["Steps"])
+    return found
+
+
+def test_seed_run_pipeline_with_the_projects_buildspec_arguments(moto_server):
+    """As the SageMaker Projects built-in buildspec calls it, with a Python dict literal and no image registry."""
+    name_id = "yolo-p-abc123def456"  # SAGEMAKER_PROJECT_NAME_ID
+    kwargs = (f"{{'region': 'us-east-1', 'role': '{ROLE}', 'default_bucket': 'sagemaker-project-p-abc123def456', "
+              f"'pipeline_name': '{name_id}', 'model_package_group_name': '{name_id}', "
+              f"'base_job_prefix': '{name_id}'}}")
+    env = {k: v for k, v in os.environ.items() if k not in ("IMAGE_REGISTRY", "SAGEMAKER_PIPELINE_ROLE_ARN")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli.run_pipeline", "--module-name", "pipelines.factory", "--role-arn", ROLE,
+         "--tags", '[{"Key": "sagemaker:project-name", "Value": "yolo"}, '
+                   '{"Key": "sagemaker:project-id", "Value": "p-abc123def456"}]', "--kwargs", kwargs],
+        env={**env, "AWS_ENDPOINT_URL": moto_server}, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    client = boto3.client("sagemaker", region_name="us-east-1", endpoint_url=moto_server)
+    definition = json.loads(client.describe_pipeline(PipelineName=name_id)["PipelineDefinition"])
+    images = _images(definition)
+    assert len(images) == 5 and all(i.startswith("123456789012.dkr.ecr.us-east-1.amazonaws.com/") for i in images)
+
+
+def test_seed_get_pipeline_definition_refuses_what_cannot_run():
+    env = {k: v for k, v in os.environ.items() if k not in ("IMAGE_REGISTRY", "SAGEMAKER_PIPELINE_ROLE_ARN")}
+    proc = subprocess.run([sys.executable, "-m", "pipelines.cli.get_pipeline_definition", "--kwargs",
+                           "{'region': 'us-east-1'}"], env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "the definition would fail on SageMaker" in proc.stderr
+    assert "is the placeholder role: set role_arn" in proc.stderr and "must be an Amazon ECR image URI" in proc.stderr
+
+
 def test_seed_cli_usage_errors():
     missing = subprocess.run([sys.executable, "-m", "pipelines.cli.run_pipeline", "--module-name", "x"],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "--role-arn" in missing.stderr
     bad = subprocess.run([sys.executable, "-m", "pipelines.cli.get_pipeline_definition", "--kwargs", "{nope"],
                          capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and "--kwargs is not valid JSON" in bad.stderr
+    assert bad.returncode == 2 and "--kwargs is neither a JSON object" in bad.stderr
 
 
 def test_no_credentials_is_one_line(moto_server):

@@ -53,6 +53,18 @@ def test_set_values_are_yaml_scalars():
     ({"images.tag": "latest"}, "images.tag: 'latest' is not allowed: must not be 'latest'"),
     ({"network.subnets": ["vpc-123"]}, "network.subnets: ['vpc-123'] is not allowed: 'vpc-123' is not a subnet id"),
     ({"pipeline_name": "bad name!"}, "pipeline_name: 'bad name!' is not allowed: must be 1-63 letters"),
+    # what SageMaker itself would refuse, named at config time
+    ({"training.max_wait_seconds": 3600, "training.max_runtime_seconds": 7200},
+     "training: max_wait_seconds (3600) must be at least max_runtime_seconds (7200) with use_spot"),
+    ({"cache.expire_after": "P"}, "cache.expire_after: 'P' is not allowed: must be an ISO 8601 duration"),
+    ({"cache.expire_after": "P1DT"}, "cache.expire_after: 'P1DT' is not allowed"),
+    ({"pipeline_name": "a" * 30}, "pipeline_name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' is too long: the staging model "
+                                  "is named '<pipeline_name>-staging' plus the 26 characters SageMaker appends, "
+                                  "within 63, so pipeline_name may have at most 29"),
+    ({"network.enable_network_isolation": True, "training.mlflow_tracking_uri": "http://mlflow:5000"},
+     "network.enable_network_isolation and training.mlflow_tracking_uri exclude each other"),
+    ({"parameters.training_instance_count": 2},
+     "parameters.training_instance_count: 2 is not allowed: Input should be less than or equal to 1"),
 ])
 def test_bad_values_name_field_value_and_rule(overrides, expected):
     with pytest.raises(ConfigError) as caught:

@@ -104,7 +104,6 @@ def test_processing_entrypoints_are_explicit_and_no_code_is_uploaded(definition)
     assert prepare["ContainerEntrypoint"] == ["python3", "-m", "containers.processing.prepare_data"]
     evaluate = steps["EvaluateYOLO"]["Arguments"]["AppSpecification"]
     assert evaluate["ContainerEntrypoint"] == ["python3", "-m", "containers.training.evaluate"]
-    assert "code" not in json.dumps(definition["Steps"]).lower().split("sourcecode")[0] or True
     for step in ("PrepareData", "EvaluateYOLO"):
         inputs = [i["InputName"] for i in steps[step]["Arguments"]["ProcessingInputs"]]
         assert "code" not in inputs
@@ -157,6 +156,39 @@ def test_vpc_settings_reach_every_job():
     for name in ("PrepareData", "EvaluateYOLO"):
         vpc = steps[name]["Arguments"]["NetworkConfig"]["VpcConfig"]
         assert vpc == {"Subnets": ["subnet-0123abcd"], "SecurityGroupIds": ["sg-0123abcd"]}
+    assert steps["CreateStagingModel"]["Arguments"]["VpcConfig"] == {"Subnets": ["subnet-0123abcd"],
+                                                                    "SecurityGroupIds": ["sg-0123abcd"]}
+
+
+def test_isolation_and_tags_reach_the_staging_model_and_the_model_package():
+    config = load_config(overrides={**GOLDEN_OVERRIDES, "network.enable_network_isolation": True}, environ={})
+    steps = steps_by_name(json.loads(build_pipeline(config).definition()))
+    model = steps["CreateStagingModel"]["Arguments"]
+    assert model["EnableNetworkIsolation"] is True and model["Tags"] == [{"Key": "team", "Value": "vision"}]
+    assert steps["RegisterYOLO"]["Arguments"]["Tags"] == [{"Key": "team", "Value": "vision"}]
+
+
+def test_outputs_per_execution_and_checkpoints_per_training_data(definition):
+    steps = steps_by_name(definition)
+    execution = {"Get": "Execution.PipelineExecutionId"}
+    for output in steps["PrepareData"]["Arguments"]["ProcessingOutputConfig"]["Outputs"]:
+        assert execution in output["S3Output"]["S3Uri"]["Std:Join"]["Values"]
+    training = steps["TrainYOLO"]["Arguments"]
+    assert execution in training["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"]
+    assert training["CheckpointConfig"]["S3Uri"]["Std:Join"]["Values"][1] == {
+        "Get": "Steps.PrepareData.ProcessingJobName"}
+    assert training["TrainingJobName"] == "yolo11-train"
+
+
+def test_volume_kms_key_only_where_sagemaker_takes_one():
+    gpu = steps_by_name(json.loads(build_golden()))  # ml.g5.xlarge: NVMe instance storage
+    assert "VolumeKmsKeyId" not in gpu["TrainYOLO"]["Arguments"]["ResourceConfig"]
+    assert gpu["PrepareData"]["Arguments"]["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == \
+        GOLDEN_OVERRIDES["kms_key_id"]
+    ebs = load_config(overrides={**GOLDEN_OVERRIDES, "parameters.training_instance_type": "ml.p3.2xlarge"},
+                      environ={})
+    steps = steps_by_name(json.loads(build_pipeline(ebs).definition()))
+    assert steps["TrainYOLO"]["Arguments"]["ResourceConfig"]["VolumeKmsKeyId"] == GOLDEN_OVERRIDES["kms_key_id"]
 
 
 def test_seed_code_get_pipeline_accepts_the_buildspec_kwargs():
@@ -166,5 +198,9 @@ def test_seed_code_get_pipeline_accepts_the_buildspec_kwargs():
                             "123456789012:project/proj")
     definition = json.loads(pipeline.definition())
     assert pipeline.name == "p1"
-    assert steps_by_name(definition)["RegisterYOLO"]["Arguments"]["ModelPackageGroupName"] == "g1"
+    steps = steps_by_name(definition)
+    assert steps["RegisterYOLO"]["Arguments"]["ModelPackageGroupName"] == "g1"
     assert "s3://my-bucket/" in json.dumps(definition)
+    # no registry configured: the images are in the ECR registry of the role's account and region
+    assert steps["TrainYOLO"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"].startswith(
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/yolo-pipelines-training:")

@@ -102,8 +102,8 @@ def offline_ultralytics(monkeypatch, tmp_path):
 
 def test_finished_or_broken_checkpoints_are_not_resumed(trained_model, tmp_path, offline_ultralytics, monkeypatch):
     monkeypatch.setenv("OPT_ML_ROOT", str(trained_model.parent))
-    identity = json.loads((trained_model.parent / "checkpoints" / checkpoints.OWNER_FILE).read_text())
-    finished = trained_model.parent / "checkpoints" / "run" / "weights" / "last.pt"
+    identity = json.loads((checkpoints.job_dir() / checkpoints.OWNER_FILE).read_text())
+    finished = checkpoints.last_checkpoint()
     assert finished.is_file()
     assert not checkpoints.resumable(finished, identity)  # optimizer stripped: resume=True would start over
     truncated = tmp_path / "last.pt"

@@ -134,7 +134,7 @@ def test_killed_run_resumes_into_the_same_mlflow_run(prepared_splits, tmp_path, 
     assert [line[0] for line in printed] == [1, 2, 3]
     card = model_card(opt_ml / "model")
     assert (card["epochs"], card["epochs_completed"], card["training_job_name"]) == (3, 3, "yolo11-train-42")
-    with (opt_ml / "checkpoints" / "run" / "results.csv").open() as handle:
+    with (opt_ml / "checkpoints" / "yolo11-train-42" / "run" / "results.csv").open() as handle:
         epochs = {int(float(row["epoch"])) for row in csv.DictReader(handle, skipinitialspace=True)}
     assert sorted(epochs) == [1, 2, 3]
     assert not list((opt_ml / "input" / "data").rglob("*.cache")), "the channels must not be written to"
