@@ -94,6 +94,13 @@ def tar_with_link(path: Path, name: str, target: str) -> None:
         bundle.addfile(link)
 
 
+def tar_with_member(path: Path, name: str) -> None:
+    with tarfile.open(path, "w:gz") as bundle:
+        info = tarfile.TarInfo(name)
+        info.size = 1
+        bundle.addfile(info, io.BytesIO(b"x"))
+
+
 ARCHIVES = {
     "zip-slip": (lambda raw: zip_with(raw / "export.zip", {"data.yaml": b"names: [a]\n", "../../escaped.txt": b"x"}),
                  "export.zip: member '../../escaped.txt' would land outside the extraction folder (zip-slip): "
@@ -105,8 +112,10 @@ ARCHIVES = {
                            "export.zip: member 'images/x.jpg' is a symbolic link or special file: refusing the "
                            "archive (links could point outside the input)"),
     "tar symlink member": (lambda raw: tar_with_link(raw / "export.tar.gz", "export/images/x.jpg", "/etc/passwd"),
-                           "export.tar.gz: member 'export/images/x.jpg' is a link or special file: refusing the "
-                           "archive"),
+                           "export.tar.gz: member 'export/images/x.jpg' is a link; only regular files and folders "
+                           "are accepted: refusing the archive"),
+    "tar-slip": (lambda raw: tar_with_member(raw / "export.tgz", "../../escaped.txt"),
+                 "export.tgz: member '../../escaped.txt' has a path outside the archive root: refusing the archive"),
 }
 
 
