@@ -7,12 +7,11 @@ of the steps that finished stay in the store and in the cache, so the next run r
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import os
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +33,22 @@ from pipelines.local.events import (
 from pipelines.local.expressions import Scope, condition_holds, evaluate, render
 from pipelines.local.imagespec import image_spec_for_uri, infer_repository_prefix
 from pipelines.local.jobs import JobRun, run_processing, run_training
+from pipelines.local.lock import exclusive_run
 from pipelines.local.metrics import parse_epoch_line
 from pipelines.local.naming import arn, job_name, new_execution_id
 from pipelines.local.plan import PlannedStep, plan
-from pipelines.local.records import EXECUTING, FAILED, STOPPED, SUCCEEDED, ExecutionRecord, StepRecord, now_iso
+from pipelines.local.records import (
+    FAILED,
+    STOPPED,
+    SUCCEEDED,
+    ExecutionRecord,
+    StepRecord,
+    fail_orphans,
+    now_iso,
+)
 from pipelines.local.registration import register_model
 from pipelines.local.registry import LocalRegistry
-from pipelines.local.state import HOME_ENV, StateDir
+from pipelines.local.state import StateDir
 from pipelines.local.store import LocalStore
 from pipelines.local.validation import definition_problems
 
@@ -74,35 +82,10 @@ def run_local(definition: str | dict[str, Any], parameters: Mapping[str, Any] | 
     record = ExecutionRecord(execution_id=execution_id, pipeline_name=pipeline_name,
                              arn=arn("pipeline", f"{pipeline_name}/execution/{execution_id}"),
                              directory=str(state.execution_dir(execution_id)), parameters=values)
-    with _exclusive(state, execution_id):
+    with exclusive_run(state, f"execution {execution_id}"):
+        fail_orphans(state)
         return _Execution(document, state, record, no_cache=no_cache, on_event=on_event,
                           repository_prefix=repository_prefix).run()
-
-
-@contextmanager
-def _exclusive(state: StateDir, execution_id: str) -> Iterator[None]:
-    """One run at a time per state directory: runs share output URIs, the cache and the endpoints.
-
-    Raises:
-        LocalModeError: another run holds the state directory.
-    """
-    state.root.mkdir(parents=True, exist_ok=True)
-    with (state.root / "run.lock").open("a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().strip() or "another process"
-            raise LocalModeError(f"{state.root} is in use by another local run ({holder}); wait for it to finish "
-                                 f"or use another state directory ({HOME_ENV})") from None
-        lock.seek(0)
-        lock.truncate()
-        lock.write(f"execution {execution_id}, pid {os.getpid()}")
-        lock.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class _Execution:
@@ -156,11 +139,8 @@ class _Execution:
                     failed = self.record.steps[-1]
                     self._finish(FAILED, started, f"{failed.name}: {failed.failure_reason}")
                     return self.record
-        except KeyboardInterrupt:
-            for step in self.record.steps:
-                if step.status == EXECUTING:
-                    step.status, step.failure_reason, step.ended_at = STOPPED, "interrupted", now_iso()
-            self._finish(STOPPED, started, "interrupted")
+        except KeyboardInterrupt as exc:
+            self._finish(STOPPED, started, _interruption(exc))
             raise
         self._finish(SUCCEEDED, started, None)
         return self.record
@@ -188,6 +168,15 @@ class _Execution:
         try:
             self.scope.properties[item.name] = self._dispatch(item, step)
             step.status = SUCCEEDED
+        except KeyboardInterrupt as exc:  # the job was stopped (run_logged does it on the way out)
+            step.status, step.failure_reason = STOPPED, _interruption(exc)
+            step.ended_at, step.elapsed_s = now_iso(), round(time.monotonic() - started, 3)
+            self.record.save()
+            self.emit(StepFinished(step))
+            if item.type == "Training" and "TrainingJobName" in self.scope.execution:
+                with contextlib.suppress(Exception):  # best effort: the Stopped record is what must not be lost
+                    tracking.end_stopped_runs(self.state, self.scope.execution["TrainingJobName"])
+            raise
         except LocalModeError as exc:
             step.status, step.failure_reason = FAILED, str(exc)
         except Exception as exc:  # a bug here must still end the run cleanly, with its traceback in the step log
@@ -328,3 +317,8 @@ class _Execution:
 
     def _log_path(self, step_name: str) -> Path:
         return self.directory / "logs" / f"{step_name}.log"
+
+
+def _interruption(exc: KeyboardInterrupt) -> str:
+    """The reason a stopped step or execution records: which signal stopped it."""
+    return f"interrupted by {getattr(exc, 'signal_name', 'SIGINT')}: the running job was stopped"

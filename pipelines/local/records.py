@@ -1,11 +1,13 @@
 """Execution records: what ran, when, for how long, from the cache or not, why it failed, where its log is.
 
 One JSON file per execution (``executions/<id>/execution.json``), rewritten atomically at every step change, so
-``status`` in another terminal follows a run live, and a run whose process died is recognised as such.
+``status`` in another terminal follows a run live. A run whose process died (SIGKILL, a crash) is recorded as Failed
+("interrupted") by the next command that reads it; a record that cannot be read is listed as Unreadable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -17,10 +19,11 @@ from pipelines.local.errors import LocalModeError
 from pipelines.local.process import pid_alive
 from pipelines.local.state import StateDir
 
-__all__ = ["EXECUTING", "FAILED", "STOPPED", "SUCCEEDED", "ExecutionRecord", "StepRecord", "get_execution",
-           "list_executions", "now_iso"]
+__all__ = ["EXECUTING", "FAILED", "STOPPED", "SUCCEEDED", "UNREADABLE", "ExecutionRecord", "StepRecord",
+           "fail_orphans", "get_execution", "list_executions", "now_iso"]
 
 EXECUTING, SUCCEEDED, FAILED, STOPPED = "Executing", "Succeeded", "Failed", "Stopped"
+UNREADABLE = "Unreadable"  # not a SageMaker status: the record file is damaged
 RECORD_FILE = "execution.json"
 
 
@@ -86,16 +89,37 @@ class ExecutionRecord:
         return path
 
 
-def _load(path: Path) -> ExecutionRecord:
-    record = ExecutionRecord.from_dict(json.loads(path.read_text()))
-    if record.status == EXECUTING and not pid_alive(record.pid):
+def _load(path: Path, orphaned: bool = False) -> ExecutionRecord:
+    """The record in ``path``; an Executing one whose process is gone (or, with ``orphaned``, any Executing one) is
+    recorded as Failed, and a damaged file comes back as an Unreadable record naming it."""
+    try:
+        record = ExecutionRecord.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        modified = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc) if path.exists() else None
+        return ExecutionRecord(
+            execution_id=path.parent.name, pipeline_name="?", arn="", directory=str(path.parent), parameters={},
+            status=UNREADABLE, started_at=(modified.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+                                           if modified else ""), pid=0,
+            failure_reason=f"{path} is not a readable execution record ({type(exc).__name__}: {exc})")
+    if record.status == EXECUTING and (orphaned or not pid_alive(record.pid)):
         record.status = FAILED
-        record.failure_reason = (f"the local run's process ({record.pid}) ended before the execution finished "
-                                 "(interrupted or killed)")
+        record.failure_reason = (f"interrupted: the local run's process ({record.pid}) ended before the execution "
+                                 "finished (killed, or the machine stopped)")
+        record.ended_at = record.ended_at or now_iso()
         for step in record.steps:
             if step.status == EXECUTING:
                 step.status, step.failure_reason = FAILED, record.failure_reason
+        with contextlib.suppress(OSError):  # a read-only state dir still lists it as Failed
+            record.save()
     return record
+
+
+def fail_orphans(state_dir: str | os.PathLike[str] | StateDir | None = None) -> None:
+    """Record as Failed every execution still marked Executing; called by a run that holds the run lock, so no
+    other run can be executing them."""
+    root = StateDir.at(state_dir).executions
+    for path in root.glob(f"*/{RECORD_FILE}") if root.is_dir() else []:
+        _load(path, orphaned=True)
 
 
 def list_executions(state_dir: str | os.PathLike[str] | StateDir | None = None) -> list[ExecutionRecord]:

@@ -34,7 +34,6 @@ __all__ = ["APPROVAL_STATUSES", "Comparison", "LocalModelRegistry", "LocalRegist
 
 APPROVED_ALIAS = "approved"
 METRIC_TAG = "metric."
-TRAINING_JOB_TAG = "sagemaker.training_job_name"  # set by the training image on its MLflow run
 MODEL_FILE = "model.tar.gz"
 EVALUATION_FILE = "evaluation.json"
 
@@ -154,7 +153,7 @@ class LocalRegistry:
         client = self.client
         if training_job_name:
             experiments = [e.experiment_id for e in client.search_experiments()]
-            runs = client.search_runs(experiments, f"tags.`{TRAINING_JOB_TAG}` = '{training_job_name}'",
+            runs = client.search_runs(experiments, f"tags.`{tracking.TRAINING_JOB_TAG}` = '{training_job_name}'",
                                       max_results=1) if experiments else []
             if runs:
                 return runs[0].info.run_id, False
