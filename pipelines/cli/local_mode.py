@@ -244,6 +244,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import subprocess
     import tarfile
     import tempfile
+    import zlib
 
     model = Path(args.model)
     if not model.exists():
@@ -253,8 +254,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if model.is_dir():
             model_dir.symlink_to(model.resolve(), target_is_directory=True)
         else:
-            with tarfile.open(model) as archive:
-                archive.extractall(model_dir, filter="data")
+            try:
+                with tarfile.open(model) as archive:
+                    archive.extractall(model_dir, filter="data")
+            except (tarfile.TarError, EOFError, zlib.error) as exc:  # a truncated gzip ends in EOFError
+                raise UsageError(f"--model {model}: not a model archive that can be extracted safely: {exc}") from None
         env = {**os.environ, "OPT_ML_ROOT": root, "SAGEMAKER_BIND_TO_PORT": str(args.port)}
         print(f"serving {model} on http://127.0.0.1:{args.port} (Ctrl-C to stop)", file=sys.stderr)
         try:

@@ -133,6 +133,16 @@ def with_fakes(definition: dict[str, Any], scripts: dict[str, Path], *, prepare:
     return fake
 
 
+def precompile(state: Path, definition: dict[str, Any]) -> None:
+    """Put ``definition`` where ``run --local`` keeps the compiled definition of the default configuration, so the
+    CLI runs it (and skips the SDK)."""
+    from pipelines.compiled import definition_key
+
+    definitions = state / "definitions"
+    definitions.mkdir(parents=True, exist_ok=True)
+    (definitions / f"{definition_key(load_config())}.json").write_text(json.dumps(definition))
+
+
 @pytest.fixture(scope="session")
 def empty_mlflow_db(tmp_path_factory) -> Path:
     """An MLflow SQLite store with its schema created (the migration takes seconds; done once per session)."""

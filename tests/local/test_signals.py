@@ -17,11 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.compiled import definition_key
-from pipelines.config import load_config
 from pipelines.local import StateDir, exclusive_run
 from pipelines.local.process import pid_alive
-from tests.local.conftest import with_fakes
+from tests.local.conftest import precompile, with_fakes
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -32,9 +30,7 @@ def cli(state: Path, *arguments: str) -> list[str]:
 
 def start_run(definition: dict, state: Path, raw_dir: Path) -> subprocess.Popen:
     """``run --local`` in the background, its definition served from the state directory's compiled definitions."""
-    definitions = state / "definitions"
-    definitions.mkdir(parents=True, exist_ok=True)
-    (definitions / f"{definition_key(load_config())}.json").write_text(json.dumps(definition))
+    precompile(state, definition)
     return subprocess.Popen([*cli(state, "run"), "--param", f"InputDataUri={raw_dir}"], cwd=REPOSITORY,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(REPOSITORY)})
