@@ -19,6 +19,7 @@ from pipelines.local.events import (
     ExecutionStarted,
     StepEpoch,
     StepFinished,
+    StepNotice,
     StepOutput,
     StepStarted,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "StepEpoch",
     "StepFailure",
     "StepFinished",
+    "StepNotice",
     "StepOutput",
     "StepRecord",
     "StepStarted",

@@ -27,6 +27,7 @@ from pipelines.local.events import (
     ExecutionStarted,
     StepEpoch,
     StepFinished,
+    StepNotice,
     StepOutput,
     StepStarted,
 )
@@ -246,14 +247,16 @@ class _Execution:
         arguments = evaluate(raw, self.scope)
         image_uri = (arguments["AppSpecification"]["ImageUri"] if kind == "Processing"
                      else arguments["AlgorithmSpecification"].get("TrainingImage", ""))
-        image = image_spec_for_uri(image_uri, self.repository_prefix).name
+        image = images.content_hash(image_spec_for_uri(image_uri, self.repository_prefix).name)
         inputs = {uri: self.store.fingerprint(uri) for uri in input_uris(kind, arguments)}
-        key = cache_key(item.name, kind, arguments, images.content_hash(image), inputs)
+        key = cache_key(item.name, kind, arguments)
         cache_config = item.step.get("CacheConfig") or {}
         caching = bool(cache_config.get("Enabled")) and not self.no_cache
         if caching:
-            lookup = self.cache.lookup(item.name, key, cache_config.get("ExpireAfter"))
+            lookup = self.cache.lookup(item.name, key, cache_config.get("ExpireAfter"), inputs=inputs, image=image)
             step.metadata["Cache"] = lookup.reason
+            if lookup.notice:
+                self._notice(step, lookup.notice)
             if lookup.entry is not None:
                 step.cache_hit = True
                 step.metadata["CacheHitResult"] = {"SourceExecutionId": lookup.entry.execution_id}
@@ -276,10 +279,17 @@ class _Execution:
             job.overrides = {"MLFLOW_TRACKING_URI": self.state.tracking_uri}
             properties = run_training(arguments, job)
         if caching:
-            outputs = {uri: self.store.fingerprint(uri) for uri in output_uris(kind, properties)}
-            self.cache.save(CacheEntry(key, item.name, self.record.execution_id, time.time(), properties, outputs))
+            outputs = {uri: self.store.digest(uri) for uri in output_uris(kind, properties)}
+            self.cache.save(CacheEntry(key, item.name, self.record.execution_id, time.time(), properties, outputs,
+                                       inputs, image, image_uri))
         self._job_metadata(kind, properties, step)
         return properties
+
+    def _notice(self, step: StepRecord, message: str) -> None:
+        """Something a person must hear about now (not only in the record), e.g. where local mode differs from
+        SageMaker."""
+        step.metadata.setdefault("Notices", []).append(message)
+        self.emit(StepNotice(step.name, message))
 
     @staticmethod
     def _job_metadata(kind: str, properties: dict[str, Any], step: StepRecord) -> None:
