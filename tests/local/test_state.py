@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 
@@ -45,3 +46,15 @@ def test_a_state_directory_that_is_a_file_is_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.strip().splitlines() == [
         f"error: the local state directory {path} is a file: remove it or choose another directory (--state-dir or "
         "YOLO_PIPELINE_HOME)"]
+
+
+def test_a_damaged_compiled_definition_is_discarded_with_a_warning_and_rebuilt(factory_definition, tmp_path, capsys):
+    from pipelines.compiled import compiled_definition, definition_key
+    from pipelines.config import load_config
+
+    config = load_config()
+    damaged = tmp_path / f"{definition_key(config)}.json"
+    damaged.write_text('{"Version": "2020-12-01", "Steps": [')
+    rebuilt = compiled_definition(config, tmp_path)
+    assert json.loads(rebuilt)["Steps"] and json.loads(damaged.read_text()) == json.loads(rebuilt)
+    assert capsys.readouterr().err.startswith(f"warning: discarded the damaged compiled definition {damaged} (")
