@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 
-__all__ = ["ExpressionError", "Interrupted", "LocalModeError", "StepFailure", "UnsupportedConstruct"]
+__all__ = ["ExpressionError", "Interrupted", "LocalModeError", "NoSpaceLeft", "StepFailure", "UnsupportedConstruct"]
 
 
 class LocalModeError(Exception):
@@ -21,6 +21,10 @@ class ExpressionError(LocalModeError):
 
 class StepFailure(LocalModeError):
     """A step failed; the message is its failure reason (as SageMaker's FailureReason)."""
+
+
+class NoSpaceLeft(LocalModeError):
+    """The disk filled up during a run: the execution is recorded as Failed where the disk allows it."""
 
 
 class Interrupted(KeyboardInterrupt):

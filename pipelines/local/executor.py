@@ -8,7 +8,9 @@ of the steps that finished stay in the store and in the cache, so the next run r
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -20,7 +22,7 @@ from pipelines.definition import iter_steps, load, resolve_parameters
 from pipelines.local import tracking
 from pipelines.local.cache import CacheEntry, StepCache, cache_key, input_uris, output_uris
 from pipelines.local.deployment import create_endpoint, create_endpoint_config, create_model
-from pipelines.local.errors import LocalModeError, StepFailure, UnsupportedConstruct
+from pipelines.local.errors import LocalModeError, NoSpaceLeft, StepFailure, UnsupportedConstruct
 from pipelines.local.events import (
     Event,
     ExecutionFinished,
@@ -143,6 +145,13 @@ class _Execution:
         except KeyboardInterrupt as exc:
             self._finish(STOPPED, started, _interruption(exc))
             raise
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            reason = f"no space left on device while writing {exc.filename or self.directory}"
+            with contextlib.suppress(OSError):  # recorded where the disk still lets us
+                self._finish(FAILED, started, reason)
+            raise NoSpaceLeft(reason) from None
         self._finish(SUCCEEDED, started, None)
         return self.record
 
@@ -180,6 +189,17 @@ class _Execution:
             raise
         except LocalModeError as exc:
             step.status, step.failure_reason = FAILED, str(exc)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            step.status = FAILED
+            step.failure_reason = f"no space left on device while writing {exc.filename or self.directory}"
+            step.ended_at, step.elapsed_s = now_iso(), round(time.monotonic() - started, 3)
+            shutil.rmtree(self.directory / "jobs" / item.name, ignore_errors=True)  # frees what the job wrote
+            with contextlib.suppress(OSError):
+                self.record.save()
+            self.emit(StepFinished(step))
+            raise
         except Exception as exc:  # a bug here must still end the run cleanly, with its traceback in the step log
             step.status, step.failure_reason = FAILED, f"local executor error: {type(exc).__name__}: {exc}"
             log = self._log_path(item.name)

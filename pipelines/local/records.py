@@ -84,8 +84,12 @@ class ExecutionRecord:
         path = Path(self.directory) / RECORD_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(self.to_dict(), indent=2, default=str))
-        partial.replace(path)
+        try:
+            partial.write_text(json.dumps(self.to_dict(), indent=2, default=str))
+            partial.replace(path)
+        except OSError as exc:  # disk full, say: no partial file left, and the error names the record
+            partial.unlink(missing_ok=True)
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         return path
 
 
