@@ -289,7 +289,7 @@ class _Execution:
         self.record.save()
         job = JobRun(state=self.state, work_dir=self.directory / "jobs" / item.name, log_path=log_path,
                      job_name=name, repository_prefix=self.repository_prefix,
-                     on_line=self._line_listener(item.name, arguments))
+                     on_line=self._line_listener(item.name, arguments), on_start=self._job_started(step))
         if kind == "Processing":
             properties = run_processing(arguments, job)
         else:
@@ -324,6 +324,14 @@ class _Execution:
                 "Name": properties["TrainingJobName"], "Arn": properties["TrainingJobArn"],
                 "ModelArtifacts": properties["ModelArtifacts"]["S3ModelArtifacts"],
                 "FinalMetrics": {m["MetricName"]: m["Value"] for m in properties.get("FinalMetricDataList", [])}}
+
+    def _job_started(self, step: StepRecord) -> Callable[[int], None]:
+        """Record the job's process id: if this run is killed, the next command stops the orphaned job."""
+        def on_start(pid: int) -> None:
+            step.job_pid = pid
+            self.record.save()
+
+        return on_start
 
     def _line_listener(self, name: str, arguments: dict[str, Any]) -> Callable[[str], None]:
         epochs_text = arguments.get("HyperParameters", {}).get("epochs")

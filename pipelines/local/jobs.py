@@ -50,6 +50,7 @@ class JobRun:
     defaults: Mapping[str, str] = field(default_factory=dict)
     overrides: Mapping[str, str] = field(default_factory=dict)
     on_line: Callable[[str], None] | None = None
+    on_start: Callable[[int], None] | None = None  # gets the job's process id
 
     @property
     def store(self) -> LocalStore:
@@ -205,7 +206,7 @@ def _run(command: list[str], spec: ImageSpec, arguments: Mapping[str, Any], job:
     job.tmp_dir.mkdir(parents=True, exist_ok=True)
     try:
         return run_logged(command, env=environment, cwd=spec.workdir, log_path=job.log_path, on_line=job.on_line,
-                          timeout_s=float(limit) if limit else None)
+                          timeout_s=float(limit) if limit else None, on_start=job.on_start)
     finally:  # however the job ended: stopped, killed or failed, its /tmp goes with it, as its container's would
         shutil.rmtree(job.tmp_dir, ignore_errors=True)
 

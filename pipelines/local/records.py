@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.local.errors import LocalModeError
-from pipelines.local.process import pid_alive
+from pipelines.local.process import pid_alive, stop_orphan
 from pipelines.local.state import StateDir
 
 __all__ = ["EXECUTING", "FAILED", "STOPPED", "SUCCEEDED", "UNREADABLE", "ExecutionRecord", "StepRecord",
@@ -45,6 +45,7 @@ class StepRecord:
     failure_reason: str | None = None
     log_path: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    job_pid: int | None = None  # the job's process (and process group) while it runs
 
 
 @dataclass
@@ -113,6 +114,8 @@ def _load(path: Path, orphaned: bool = False) -> ExecutionRecord:
         for step in record.steps:
             if step.status == EXECUTING:
                 step.status, step.failure_reason = FAILED, record.failure_reason
+                if step.job_pid:  # the job has a session of its own: the SIGKILL that ended the run missed it
+                    stop_orphan(step.job_pid, str(Path(record.directory) / "jobs" / step.name / "opt_ml"))
         with contextlib.suppress(OSError):  # a read-only state dir still lists it as Failed
             record.save()
     return record

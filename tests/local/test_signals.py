@@ -89,7 +89,8 @@ def test_after_sigkill_the_next_command_records_the_orphan_as_failed(factory_def
     job = wait_for_line(state_dir, "PrepareData", r"sleeping, pid (\d+)", process)
     process.kill()
     process.communicate()
-    os.killpg(int(job.group(1)), signal.SIGKILL)  # the job has a session of its own: SIGKILL does not reach it
+    orphan = int(job.group(1))
+    assert pid_alive(orphan)  # the job has a session of its own: the SIGKILL did not reach it
     assert record_of(state_dir)["status"] == "Executing"
 
     listed = subprocess.run([*cli(state_dir, "executions"), "--json"], cwd=REPOSITORY, capture_output=True,
@@ -99,6 +100,7 @@ def test_after_sigkill_the_next_command_records_the_orphan_as_failed(factory_def
     for record in (shown, stored):  # what the command shows is recorded, not recomputed on every read
         assert record["status"] == "Failed" and record["failure_reason"].startswith("interrupted")
         assert [s["status"] for s in record["steps"]] == ["Failed"]
+    assert not pid_alive(orphan)  # stopped, so it cannot write into the store under a later run
 
 
 def test_a_second_run_is_refused_before_it_compiles_or_seeds_anything(state_dir):
