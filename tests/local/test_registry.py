@@ -85,8 +85,9 @@ def test_approve_and_reject_move_the_approved_alias(registry, model_file):
 def test_rejecting_an_older_version_keeps_the_alias_on_the_newer_approved_one(registry, model_file):
     register(registry, model_file, 0.40)
     register(registry, model_file, 0.45)
-    registry.set_approval(GROUP, 1, "Approved")
     registry.set_approval(GROUP, 2, "Approved")
+    registry.set_approval(GROUP, 1, "Approved")  # an older version approved later: the newest approved keeps it
+    assert registry.client.get_registered_model(GROUP).aliases == {"approved": 2}
     registry.set_approval(GROUP, 1, "Rejected")
     assert registry.client.get_registered_model(GROUP).aliases == {"approved": 2}
 
