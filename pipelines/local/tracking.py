@@ -59,9 +59,11 @@ def mlflow_ui_command(state_dir: str | os.PathLike[str] | StateDir | None = None
 
 
 def end_stopped_runs(state: StateDir, training_job_name: str) -> None:
-    """Mark KILLED the MLflow runs that a stopped training job left RUNNING (as MLflow marks a run it saw killed)."""
+    """Mark KILLED the MLflow runs of a training job that was stopped: it left them RUNNING, or, when it handled the
+    SIGTERM itself, FAILED (it cannot tell a stop from a failure)."""
     mlflow = client(state)
     experiments = [e.experiment_id for e in mlflow.search_experiments()]
-    query = f"tags.`{TRAINING_JOB_TAG}` = '{training_job_name}' and attributes.status = 'RUNNING'"
+    query = f"tags.`{TRAINING_JOB_TAG}` = '{training_job_name}'"
     for run in mlflow.search_runs(experiments, query) if experiments else []:
-        mlflow.set_terminated(run.info.run_id, "KILLED")
+        if run.info.status in ("RUNNING", "FAILED"):
+            mlflow.set_terminated(run.info.run_id, "KILLED")
