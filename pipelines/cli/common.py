@@ -14,7 +14,6 @@ from typing import Any
 from pipelines.aws.pipeline_service import PipelineNotFound
 from pipelines.config import ConfigError, PipelineConfig, load_config, parse_assignments
 from pipelines.definition import ParameterError
-from pipelines.local.errors import LocalModeError
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -30,6 +29,13 @@ class DefinitionRejected(ValueError):
 def fail(message: str, code: int) -> int:
     print(f"error: {message}", file=sys.stderr)
     return code
+
+
+def _local_mode_error(exc: Exception) -> bool:
+    """Whether ``exc`` is local mode's (LocalModeError); looked up without importing local mode (~50 ms) into
+    commands that never use it: if it is not imported, it raised nothing."""
+    errors = sys.modules.get("pipelines.local.errors")
+    return errors is not None and isinstance(exc, errors.LocalModeError)
 
 
 def os_error(exc: OSError) -> str:
@@ -74,7 +80,7 @@ def cli_errors(command: Callable[..., int]) -> Callable[..., int]:
             return command(*args, **kwargs)
         except (ConfigError, ParameterError, UsageError, DefinitionRejected) as exc:
             return fail(str(exc), EXIT_USAGE)
-        except (PipelineNotFound, LocalModeError) as exc:
+        except PipelineNotFound as exc:
             return fail(str(exc), EXIT_CHECK_FAILED)
         except tarfile.TarError as exc:
             return fail(f"cannot extract the archive: {exc}", EXIT_CHECK_FAILED)
@@ -82,7 +88,8 @@ def cli_errors(command: Callable[..., int]) -> Callable[..., int]:
             signum = getattr(exc, "signum", signal.SIGINT)
             return fail(f"interrupted ({signal.Signals(signum).name})", 128 + signum)
         except Exception as exc:
-            message = _aws_error(exc) or (os_error(exc) if isinstance(exc, OSError) else None)
+            message = (str(exc) if _local_mode_error(exc) else _aws_error(exc)
+                       or (os_error(exc) if isinstance(exc, OSError) else None))
             if message is None:
                 raise
             return fail(message, EXIT_CHECK_FAILED)
