@@ -75,8 +75,10 @@ def run_local(definition: str | dict[str, Any], parameters: Mapping[str, Any] | 
 
     Raises:
         ParameterError: an unknown parameter, a value of the wrong type, or a parameter with no value.
-        LocalModeError: another local run is using the state directory.
-        KeyboardInterrupt: after the running job was stopped and the execution recorded as Stopped.
+        LocalModeError: another local run is using the state directory, or the state directory is a copy of one
+            created elsewhere (NoSpaceLeft: the disk filled up; the execution is recorded as Failed where possible).
+        KeyboardInterrupt: after the running job was stopped and the execution recorded as Stopped (Interrupted
+            when SIGINT or SIGTERM arrived through the CLI's handler).
     """
     document = load(definition)
     values = resolve_parameters(document, dict(parameters or {}))
