@@ -2,7 +2,8 @@
 
 ``SAGEMAKER_BIND_TO_PORT`` (default 8080), ``MODEL_SERVER_HOST`` (default 0.0.0.0), ``MODEL_SERVER_WORKERS``
 (default: the usable CPU cores), ``MODEL_SERVER_TIMEOUT`` (seconds per request, default 60, SageMaker's invocation
-limit), ``INFERENCE_BACKEND`` (auto|onnx|torch), ``MAX_PAYLOAD_MB`` (default 6, SageMaker's real-time limit).
+limit), ``MODEL_SERVER_READ_TIMEOUT`` (seconds a client may stall while sending a request, default 10),
+``INFERENCE_BACKEND`` (auto|onnx|torch), ``MAX_PAYLOAD_MB`` (default 6, SageMaker's real-time limit).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class ServerSettings:
     port: int = 8080
     workers: int = 1
     timeout: int = 60
+    read_timeout: float = 10.0
     backend: str = "auto"
     max_payload_mb: float = 6.0
 
@@ -42,6 +44,7 @@ class ServerSettings:
             port=int(_number(env, "SAGEMAKER_BIND_TO_PORT", 8080, 1, 65535, integer=True)),
             workers=int(_number(env, "MODEL_SERVER_WORKERS", usable_cores(), 1, 512, integer=True)),
             timeout=int(_number(env, "MODEL_SERVER_TIMEOUT", 60, 1, 3600, integer=True)),
+            read_timeout=_number(env, "MODEL_SERVER_READ_TIMEOUT", 10.0, 0.1, 3600),
             backend=env.get("INFERENCE_BACKEND", "auto").strip().lower() or "auto",
             max_payload_mb=_number(env, "MAX_PAYLOAD_MB", 6.0, 0.001, 1024),
         )
