@@ -1,8 +1,9 @@
 """The server's settings, read once from the environment the endpoint (or local mode) sets.
 
 ``SAGEMAKER_BIND_TO_PORT`` (default 8080), ``MODEL_SERVER_HOST`` (default 0.0.0.0), ``MODEL_SERVER_WORKERS``
-(default: the usable CPU cores), ``MODEL_SERVER_TIMEOUT`` (seconds per request, default 60, SageMaker's invocation
-limit), ``MODEL_SERVER_READ_TIMEOUT`` (seconds a client may stall while sending a request, default 10),
+(default: the usable CPU cores), ``MODEL_SERVER_TIMEOUT`` (seconds, default 60, SageMaker's invocation limit: an
+invocation waits up to half of it for the model to load; a worker whose event loop is stuck that long is restarted),
+``MODEL_SERVER_READ_TIMEOUT`` (seconds a client may stall while sending a request, default 10),
 ``INFERENCE_BACKEND`` (auto|onnx|torch), ``MAX_PAYLOAD_MB`` (default 6, SageMaker's real-time limit).
 """
 
@@ -31,9 +32,9 @@ class ServerSettings:
     port: int = 8080
     workers: int = 1
     timeout: int = 60
-    read_timeout: float = 10.0
     backend: str = "auto"
     max_payload_mb: float = 6.0
+    read_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
