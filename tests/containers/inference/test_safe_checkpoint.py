@@ -16,19 +16,6 @@ from tests.containers.conftest import TINY_TRAINING, place_tree, run_entrypoint,
 from tests.containers.inference.server import Server
 
 
-@pytest.fixture
-def offline(tmp_path_factory):
-    """Ultralytics imported in this process with no network attempts."""
-    from containers.common.ultralytics_env import configure_offline
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {"YOLO_OFFLINE": "1", "YOLO_AUTOINSTALL": "0",
-                            "YOLO_CONFIG_DIR": str(tmp_path_factory.mktemp("yolo-config"))}.items():
-            patch.setenv(name, value)
-        configure_offline()
-        yield
-
-
 class Payload:
     """Unpickling this runs a shell command: what a hostile best.pt does under ``weights_only=False``."""
 
@@ -99,7 +86,8 @@ def test_evaluate_refuses_a_hostile_best_pt(trained_model, prepared_splits, tmp_
     assert not marker.exists()
 
 
-def test_a_hostile_last_pt_in_the_checkpoint_prefix_is_not_resumed(tmp_path, monkeypatch, capsys, offline):
+@pytest.mark.usefixtures("offline_ultralytics")
+def test_a_hostile_last_pt_in_the_checkpoint_prefix_is_not_resumed(tmp_path, monkeypatch, capsys):
     """The shared checkpoint prefix is writable by every job of the pipeline: its last.pt is input, not ours."""
     from containers.training import checkpoints
 
@@ -112,7 +100,8 @@ def test_a_hostile_last_pt_in_the_checkpoint_prefix_is_not_resumed(tmp_path, mon
     assert_refused(capsys.readouterr().err, last, marker)
 
 
-def test_a_real_checkpoint_loads_weights_only(trained_model, offline):
+@pytest.mark.usefixtures("offline_ultralytics")
+def test_a_real_checkpoint_loads_weights_only(trained_model):
     import torch
 
     from containers.common import safe_checkpoint
@@ -122,8 +111,9 @@ def test_a_real_checkpoint_loads_weights_only(trained_model, offline):
     assert len(safe_checkpoint.load_yolo(trained_model / "best.pt").names) == 3
 
 
+@pytest.mark.usefixtures("offline_ultralytics")
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint", b"PK\x03\x04truncated"])
-def test_an_unreadable_file_is_named_in_one_line(tmp_path, content, offline):
+def test_an_unreadable_file_is_named_in_one_line(tmp_path, content):
     from containers.common import safe_checkpoint
 
     path = tmp_path / "broken.pt"
