@@ -91,13 +91,13 @@ def measure(calls: dict[str, Callable[[bytes], list]], images: list[bytes], requ
                 start = time.perf_counter()
                 latencies[side] += pool.map(lambda i, call=calls[side]: timed(call, i), range(requests // rounds))
                 walls[side] += time.perf_counter() - start
-    results = {}
-    for side, values in latencies.items():
-        values.sort()
-        results[side] = {"p50_ms": 1000 * statistics.median(values),
-                         "p95_ms": 1000 * values[min(len(values) - 1, round(0.95 * len(values)))],
-                         "per_s": len(values) / walls[side]}
-    return results
+    return {side: {**percentiles(values), "per_s": len(values) / walls[side]} for side, values in latencies.items()}
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    values = sorted(seconds)
+    return {"p50_ms": 1000 * statistics.median(values),
+            "p95_ms": 1000 * values[min(len(values) - 1, round(0.95 * len(values)))]}
 
 
 class LiveServer:
@@ -146,6 +146,25 @@ def half_requests(port: int, count: int) -> list:
     return conns
 
 
+def slow_client_effect(server: LiveServer, images: list[bytes], requests: int, slow_clients: int,
+                       rounds: int = 5) -> tuple[dict[str, float], dict[str, float]]:
+    """p50/p95 of one request at a time without, then with, ``slow_clients`` stalled connections, in alternating
+    slices (each well under the server's 10 s read timeout) so that other load on the machine falls on both alike."""
+    latencies: dict[bool, list[float]] = {False: [], True: []}
+    for turn in range(rounds):
+        for with_slow in (False, True) if turn % 2 == 0 else (True, False):
+            conns = half_requests(server.port, slow_clients) if with_slow else []
+            try:
+                for index in range(requests // rounds):
+                    start = time.perf_counter()
+                    server.invoke(images[index % len(images)])
+                    latencies[with_slow].append(time.perf_counter() - start)
+            finally:
+                for conn in conns:
+                    conn.close()
+    return percentiles(latencies[False]), percentiles(latencies[True])
+
+
 def in_process(predictor, spec: ModelSpec):
     """The server's per-request work, minus the server: bytes -> image -> detections -> JSON-ready dicts."""
     options = DetectionOptions()
@@ -192,16 +211,10 @@ def main() -> None:
                     print(f"{concurrency:>11} {side:>6} {row['p50_ms']:8.1f} {row['p95_ms']:8.1f} {row['per_s']:7.1f}",
                           flush=True)
                 ratios[concurrency] = rows["server"]["p50_ms"] / rows["raw"]["p50_ms"]
-            quiet = measure({"server": server.invoke}, images, args.requests, 1)["server"]
-            slow = half_requests(server.port, args.slow_clients)  # read timeout 10 s: rounds stay well under it
-            try:
-                loaded = measure({"server": server.invoke}, images, args.requests, 1)["server"]
-            finally:
-                for conn in slow:
-                    conn.close()
+            quiet, slow = slow_client_effect(server, images, args.requests, args.slow_clients)
             print(f"server at concurrency 1: p50 {quiet['p50_ms']:.1f} ms, p95 {quiet['p95_ms']:.1f} ms; with "
-                  f"{args.slow_clients} slow clients held open: p50 {loaded['p50_ms']:.1f} ms, p95 "
-                  f"{loaded['p95_ms']:.1f} ms", flush=True)
+                  f"{args.slow_clients} slow clients held open: p50 {slow['p50_ms']:.1f} ms, p95 {slow['p95_ms']:.1f} "
+                  "ms", flush=True)
         finally:
             server.stop()
         for concurrency, ratio in ratios.items():
