@@ -44,8 +44,10 @@ def main(argv: list[str]) -> None:
     test = read_split("the test split", contract.processing_dir("test"))
     baseline = _baseline(contract.processing_dir("baseline", "evaluation.json"))
 
+    from containers.common import safe_checkpoint
     from containers.common.ultralytics_env import configure_offline
 
+    safe_checkpoint.enable()  # best.pt comes from a model.tar.gz, outside this job
     configure_offline(contract.output_dir() / "ultralytics")
     with tempfile.TemporaryDirectory(prefix="yolo-eval-") as workdir:
         evaluation = _evaluate(archive, test, Path(workdir), args.conf, args.iou)
@@ -58,10 +60,10 @@ def main(argv: list[str]) -> None:
 
 
 def _evaluate(archive: Path, test: Split, workdir: Path, conf: float, iou: float) -> dict:
-    from ultralytics import YOLO
+    from containers.common.safe_checkpoint import load_yolo
 
     model_dir = _extract(archive, workdir / "model")
-    model = YOLO(model_dir / "best.pt")
+    model = load_yolo(model_dir / "best.pt")  # a CheckpointError is the job's failure reason
     names = [model.names[i] for i in sorted(model.names)]
     if names != test.names:
         raise JobFailure(f"the model's classes {names} differ from the test split's {test.names}: evaluate on "

@@ -63,8 +63,10 @@ def _run(argv: list[str]) -> None:
         raise JobFailure(f"channels 'train' and 'val' disagree on the class names: {train.names} vs {val.names}")
     weights = _weights_file()
 
+    from containers.common import safe_checkpoint
     from containers.common.ultralytics_env import configure_offline
 
+    safe_checkpoint.enable()  # the weights channel and a restored last.pt come from outside this job
     configure_offline(contract.output_dir() / "ultralytics")
     placement = place(hyperparameters.device, hyperparameters.batch)
     with tempfile.TemporaryDirectory(prefix="yolo-data-") as workdir:
@@ -73,8 +75,7 @@ def _run(argv: list[str]) -> None:
 
 def _train(hyperparameters: Hyperparameters, identity: dict[str, object], train: Split, val: Split,
            weights: Path | None, placement: Placement, workdir: Path) -> None:
-    from ultralytics import YOLO
-
+    from containers.common.safe_checkpoint import load_yolo
     from containers.training.artifacts import write_model_dir
     from containers.training.callbacks import EpochReporter
     from containers.training.tracking import Tracker
@@ -84,7 +85,7 @@ def _train(hyperparameters: Hyperparameters, identity: dict[str, object], train:
     resume = checkpoints.resumable(last, identity)
     if resume:
         print(f"Resuming the interrupted run in {run_dir}", flush=True)
-        model = YOLO(last)
+        model = load_yolo(last)
         variant = _variant(model)
     else:
         checkpoints.clear()
@@ -144,12 +145,14 @@ def _initial_model(hyperparameters: Hyperparameters, weights: Path | None):
     """YOLO11 from its YAML (random weights: nothing is downloaded), or the weights channel's checkpoint."""
     from ultralytics import YOLO
 
+    from containers.common.safe_checkpoint import CheckpointError, load_yolo
+
     if weights is None:
         return YOLO(f"{hyperparameters.model_variant}.yaml"), hyperparameters.model_variant
     try:
-        model = YOLO(weights)
-    except Exception as exc:
-        raise JobFailure(f"channel 'weights': {weights.name} is not an ultralytics checkpoint: {exc}") from exc
+        model = load_yolo(weights)
+    except CheckpointError as exc:
+        raise JobFailure(f"channel 'weights': {exc}") from None
     variant = _variant(model)
     if hyperparameters.model_variant_given and variant != hyperparameters.model_variant:
         raise JobFailure(f"channel 'weights' holds a {variant} model but hyperparameter model_variant="

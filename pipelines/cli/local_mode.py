@@ -239,9 +239,12 @@ def cmd_status_local(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the inference server in the foreground on a model folder or model.tar.gz."""
+    """Run the inference server in the foreground on a model folder or model.tar.gz.
+
+    It listens on loopback unless ``--host`` says otherwise (the image itself binds 0.0.0.0, as SageMaker requires).
+    The server is a child process: SIGINT, SIGTERM and SIGHUP stop it before this command exits, so none outlives it.
+    """
     import os
-    import subprocess
     import tarfile
     import tempfile
     import zlib
@@ -259,12 +262,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     archive.extractall(model_dir, filter="data")
             except (tarfile.TarError, EOFError, zlib.error) as exc:  # a truncated gzip ends in EOFError
                 raise UsageError(f"--model {model}: not a model archive that can be extracted safely: {exc}") from None
-        env = {**os.environ, "OPT_ML_ROOT": root, "SAGEMAKER_BIND_TO_PORT": str(args.port)}
-        print(f"serving {model} on http://127.0.0.1:{args.port} (Ctrl-C to stop)", file=sys.stderr)
-        try:
-            return subprocess.call([sys.executable, "-m", "containers.inference.serve", "serve"], env=env)
-        except KeyboardInterrupt:
-            return EXIT_OK
+        env = {**os.environ, "OPT_ML_ROOT": root, "SAGEMAKER_BIND_TO_PORT": str(args.port),
+               "MODEL_SERVER_HOST": args.host}
+        where = " (every interface: reachable from the network)" if args.host in ("0.0.0.0", "") else ""
+        print(f"serving {model} on http://{args.host}:{args.port}{where} (Ctrl-C to stop)", file=sys.stderr)
+        return _run_in_foreground([sys.executable, "-m", "containers.inference.serve", "serve"], env)
+
+
+def _run_in_foreground(command: list[str], env: dict[str, str]) -> int:
+    """Run ``command`` until it exits; a stop signal to us is passed on as SIGTERM (gunicorn's graceful stop) and we
+    wait for it to finish. Returns its exit code, or 128 + the signal when we were stopped."""
+    import signal
+    import subprocess
+
+    received: list[int] = []
+    process: subprocess.Popen | None = None
+
+    def stop(signum: int, _frame: object) -> None:
+        received.append(signum)
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, stop) for sig in stops}  # before the child exists: no window to orphan it
+    try:
+        process = subprocess.Popen(command, env=env)
+        if received:
+            process.send_signal(signal.SIGTERM)
+        code = process.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 128 + received[0] if received else code
 
 
 def cmd_endpoints_local(args: argparse.Namespace) -> int:

@@ -291,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
                   config=False)
     sub.add_argument("--model", required=True, help="model folder or model.tar.gz (best.onnx, model.json)")
     sub.add_argument("--port", type=int, default=8080)
+    sub.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for every interface)")
 
     sub = command("endpoints", local_mode.cmd_endpoints_local, "list (or stop) the local endpoints", config=False)
     _local_options(sub)
