@@ -3,17 +3,18 @@
 Both sides do the same work per request: decode the JPEG, letterbox, ONNX Runtime, decode + NMS, detections as JSON
 dicts. Pre- and post-processing are INCLUDED on both sides, so the difference is the server's own cost (loopback
 HTTP, gunicorn, Flask, request parsing, JSON):
-  server  python -m containers.inference.serve serve (ONNX backend, --workers sync workers) on 127.0.0.1, called by
-          urllib client threads (one connection per request, as gunicorn's sync workers close them)
+  server  python -m containers.inference.serve serve (ONNX backend, --workers gthread workers) on 127.0.0.1, called
+          by urllib client threads (one connection per request)
   raw     OnnxPredictor in this process, with the intra-op threads of one server worker, called by the same threads
 Concurrency 1 and 8, --requests each after a warm-up, cycling over the same images (Ultralytics' bus.jpg and
 zidane.jpg, 810x1080 and 1280x720). Printed: p50/p95 latency and throughput per side and concurrency, server p50 / raw
-p50 (target <= 1.10 at concurrency 1), and the torch backend's in-process p50 over the ONNX backend's (same threads).
+p50 (target <= 1.10 at concurrency 1), the server's p50/p95 at concurrency 1 while --slow-clients connections hold
+half a request each (they must not delay it), and the torch backend's in-process p50 over the ONNX backend's.
 
 The default model is YOLO11n built from its YAML (untrained: the same compute, no download) and exported at --imgsz;
 --model-dir serves a TrainYOLO output (model.json, best.onnx, best.pt) instead.
 
-    python benchmarks/inference.py [--model-dir DIR] [--imgsz 640] [--requests 100] [--workers 2]
+    python benchmarks/inference.py [--model-dir DIR] [--imgsz 640] [--requests 100] [--workers 2] [--slow-clients 8]
 """
 
 from __future__ import annotations
@@ -90,13 +91,13 @@ def measure(calls: dict[str, Callable[[bytes], list]], images: list[bytes], requ
                 start = time.perf_counter()
                 latencies[side] += pool.map(lambda i, call=calls[side]: timed(call, i), range(requests // rounds))
                 walls[side] += time.perf_counter() - start
-    results = {}
-    for side, values in latencies.items():
-        values.sort()
-        results[side] = {"p50_ms": 1000 * statistics.median(values),
-                         "p95_ms": 1000 * values[min(len(values) - 1, round(0.95 * len(values)))],
-                         "per_s": len(values) / walls[side]}
-    return results
+    return {side: {**percentiles(values), "per_s": len(values) / walls[side]} for side, values in latencies.items()}
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    values = sorted(seconds)
+    return {"p50_ms": 1000 * statistics.median(values),
+            "p95_ms": 1000 * values[min(len(values) - 1, round(0.95 * len(values)))]}
 
 
 class LiveServer:
@@ -132,6 +133,38 @@ class LiveServer:
         self.process.wait(30)
 
 
+def half_requests(port: int, count: int) -> list:
+    """``count`` connections that send half a request (headers and a little of a 100 kB body), then stall."""
+    import socket
+
+    conns = []
+    for _ in range(count):
+        conn = socket.create_connection(("127.0.0.1", port))
+        conn.sendall(b"POST /invocations HTTP/1.1\r\nHost: slow\r\nContent-Type: image/jpeg\r\n"
+                     b"Content-Length: 100000\r\n\r\n\xff\xd8")
+        conns.append(conn)
+    return conns
+
+
+def slow_client_effect(server: LiveServer, images: list[bytes], requests: int, slow_clients: int,
+                       rounds: int = 5) -> tuple[dict[str, float], dict[str, float]]:
+    """p50/p95 of one request at a time without, then with, ``slow_clients`` stalled connections, in alternating
+    slices (each well under the server's 10 s read timeout) so that other load on the machine falls on both alike."""
+    latencies: dict[bool, list[float]] = {False: [], True: []}
+    for turn in range(rounds):
+        for with_slow in (False, True) if turn % 2 == 0 else (True, False):
+            conns = half_requests(server.port, slow_clients) if with_slow else []
+            try:
+                for index in range(requests // rounds):
+                    start = time.perf_counter()
+                    server.invoke(images[index % len(images)])
+                    latencies[with_slow].append(time.perf_counter() - start)
+            finally:
+                for conn in conns:
+                    conn.close()
+    return percentiles(latencies[False]), percentiles(latencies[True])
+
+
 def in_process(predictor, spec: ModelSpec):
     """The server's per-request work, minus the server: bytes -> image -> detections -> JSON-ready dicts."""
     options = DetectionOptions()
@@ -149,6 +182,7 @@ def main() -> None:
     parser.add_argument("--imgsz", type=int, default=640, help="export size of the fresh model (default 640)")
     parser.add_argument("--requests", type=int, default=100, help="requests per side and concurrency (default 100)")
     parser.add_argument("--workers", type=int, default=usable_cores(), help="server workers (default: cores)")
+    parser.add_argument("--slow-clients", type=int, default=8, help="stalled connections held open (default 8)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="inference-bench-") as tmp:
@@ -177,6 +211,10 @@ def main() -> None:
                     print(f"{concurrency:>11} {side:>6} {row['p50_ms']:8.1f} {row['p95_ms']:8.1f} {row['per_s']:7.1f}",
                           flush=True)
                 ratios[concurrency] = rows["server"]["p50_ms"] / rows["raw"]["p50_ms"]
+            quiet, slow = slow_client_effect(server, images, args.requests, args.slow_clients)
+            print(f"server at concurrency 1: p50 {quiet['p50_ms']:.1f} ms, p95 {quiet['p95_ms']:.1f} ms; with "
+                  f"{args.slow_clients} slow clients held open: p50 {slow['p50_ms']:.1f} ms, p95 {slow['p95_ms']:.1f} "
+                  "ms", flush=True)
         finally:
             server.stop()
         for concurrency, ratio in ratios.items():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -35,7 +36,13 @@ def compiled_definition(config: PipelineConfig, cache_dir: Path) -> str:
     """The definition JSON from ``cache_dir`` when compiled before, else built by the factory and kept there."""
     path = cache_dir / f"{definition_key(config)}.json"
     if path.is_file():
-        return path.read_text(encoding="utf-8")
+        try:
+            kept = path.read_text(encoding="utf-8")
+            json.loads(kept)
+            return kept
+        except ValueError as exc:  # truncated (disk full, a killed write): rebuilt, not a failure forever
+            print(f"warning: discarded the damaged compiled definition {path} ({exc}); compiling it again",
+                  file=sys.stderr)
     from pipelines.factory import build_pipeline
 
     definition = build_pipeline(config).definition()

@@ -71,7 +71,8 @@ _instance_type = _matching(_INSTANCE_TYPE, "a SageMaker instance type such as 'm
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `--set epochs=yes` (YAML reads a boolean) must fail, not become 1
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class ProjectConfig(_Section):
@@ -126,6 +127,8 @@ class DataConfig(_Section):
     train_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.8
     val_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.1
     max_invalid_fraction: Annotated[float, Field(ge=0, le=1)] = 0.05
+    label_attribute: str | None = Field(None, description="Ground Truth label attribute; default: the newest.")
+    resplit: bool = Field(False, description="Split by content even when the export has its own splits.")
 
 
 class TrainingConfig(_Section):
@@ -320,7 +323,11 @@ def parse_assignments(assignments: list[str]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. parameters.epochs=50")
-        parsed[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        try:
+            parsed[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:  # e.g. a tag such as !!python/object, which safe_load refuses
+            raise ConfigError(f"--set {item!r}: the value is not a plain YAML scalar ({exc.__class__.__name__}); "
+                              "quote it or give a number, true/false or text") from None
     return parsed
 
 

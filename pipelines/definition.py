@@ -6,10 +6,18 @@ Shared by the CLI (parameter validation before ``start``, ``graph``, ``diff``) a
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterator
 from typing import Any, cast
 
+from pydantic import ValidationError
+
+from pipelines.config import ParameterDefaults
+
 _BOOLEANS = {"true": True, "false": False}
+# InputDataUri may name a local folder in local mode; the config's s3:// rule applies to the config only.
+_UNBOUNDED = {"input_data_uri"}
 
 
 class ParameterError(ValueError):
@@ -43,7 +51,8 @@ def parse_parameters(definition: str | dict[str, Any], assignments: list[str]) -
     """``["Epochs=5", ...]`` -> ``{"Epochs": 5}``, typed as the definition declares.
 
     Raises:
-        ParameterError: malformed assignment, unknown name (the message lists the known ones) or wrong type.
+        ParameterError: malformed assignment, unknown name (the message lists the known ones), wrong type, or a
+            value outside the bounds the configuration sets for that parameter.
     """
     declared = parameter_types(definition)
     values: dict[str, Any] = {}
@@ -52,8 +61,33 @@ def parse_parameters(definition: str | dict[str, Any], assignments: list[str]) -
         name = name.strip()
         if not sep or not name:
             raise ParameterError(f"--param {item!r}: expected NAME=VALUE, e.g. Epochs=50")
-        values[name] = _coerce(name, _declared_kind(declared, name), raw)
+        values[name] = _bounded(name, _coerce(name, _declared_kind(declared, name), raw))
     return values
+
+
+def _field_name(parameter: str) -> str:
+    """``MapThreshold`` -> ``map_threshold``: the ParameterDefaults field that holds the parameter's default."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", parameter).lower()
+
+
+def _bounded(name: str, value: Any) -> Any:
+    """``value`` when it is within the bounds the configuration sets for the parameter's default
+    (``pipelines.config.ParameterDefaults``); a parameter the configuration does not know is only type-checked.
+
+    Raises:
+        ParameterError: out of bounds, or a float that is not finite; the message names the parameter.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParameterError(f"parameter {name}: {value!r} is not allowed: must be a finite number")
+    field = _field_name(name)
+    if field not in ParameterDefaults.model_fields or field in _UNBOUNDED:
+        return value
+    try:
+        ParameterDefaults.model_validate({field: value}, strict=True)
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ParameterError(f"parameter {name}: {value!r} is not allowed: {message}") from None
+    return value
 
 
 def _declared_kind(declared: dict[str, tuple[str, Any]], name: str) -> str:
@@ -71,10 +105,12 @@ def resolve_parameters(definition: str | dict[str, Any], values: dict[str, Any] 
     values, or strings as ``--param`` gives them).
 
     Raises:
-        ParameterError: an unknown name, a value of the wrong type, or a parameter with neither default nor value.
+        ParameterError: an unknown name, a value of the wrong type or out of bounds, or a parameter with neither
+            default nor value.
     """
     declared = parameter_types(definition)
-    given = {name: _typed(name, _declared_kind(declared, name), value) for name, value in (values or {}).items()}
+    given = {name: _bounded(name, _typed(name, _declared_kind(declared, name), value))
+             for name, value in (values or {}).items()}
     resolved: dict[str, Any] = {}
     for name, (_kind, default) in declared.items():
         if name not in given and default is None:

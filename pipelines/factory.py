@@ -56,7 +56,8 @@ def build_pipeline(config: PipelineConfig, session: PipelineSession | None = Non
 
     prepare = build_prepare_data_step(context, params, train_ratio=config.data.train_ratio,
                                       val_ratio=config.data.val_ratio,
-                                      max_invalid_fraction=config.data.max_invalid_fraction)
+                                      max_invalid_fraction=config.data.max_invalid_fraction,
+                                      resplit=config.data.resplit, label_attribute=config.data.label_attribute)
     outputs = prepare.properties.ProcessingOutputConfig.Outputs
     environment = {"GIT_SHA": config.git_sha} if config.git_sha else {}
     if config.training.mlflow_tracking_uri:

@@ -1,14 +1,16 @@
 """The step images: their names, folders, content-hash tags and URIs.
 
-A tag is a hash of exactly what the image's Dockerfile copies (its folder, ``containers/common`` and the package
-marker), so the definition, and with it SageMaker's step cache, changes exactly when image content changes. Local
-mode uses ``image_name`` to map a URI back to the folder whose code it runs.
+A tag is a hash of exactly what the image is built from (its folder, with its Dockerfile and requirements.lock,
+``containers/common`` and the package marker), so the definition, and with it SageMaker's step cache, changes
+exactly when image content changes. Local mode uses ``image_name`` to map a URI back to the folder whose code it
+runs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 from functools import cache
 from pathlib import Path
 
@@ -31,6 +33,18 @@ def image_dir(name: str) -> Path:
     if name not in IMAGE_NAMES:
         raise ValueError(f"unknown image {name!r}; expected one of {', '.join(IMAGE_NAMES)}")
     return containers_dir() / name
+
+
+def dockerfile(name: str) -> Path:
+    return image_dir(name) / "Dockerfile"
+
+
+def default_base(name: str) -> str:
+    """The public base the image's Dockerfile names (``ARG BASE_IMAGE=...``)."""
+    found = re.search(r"^ARG BASE_IMAGE=(\S+)", dockerfile(name).read_text(), re.MULTILINE)
+    if not found:
+        raise ValueError(f"{dockerfile(name)} has no `ARG BASE_IMAGE=<default>` line")
+    return found.group(1)
 
 
 def _files(path: Path) -> list[Path]:

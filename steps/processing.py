@@ -62,7 +62,8 @@ def processor(context: StepContext, *, image_uri: str, entrypoint: list[str], in
 
 
 def build_prepare_data_step(context: StepContext, params: PipelineParameters, *, train_ratio: float,
-                            val_ratio: float, max_invalid_fraction: float) -> ProcessingStep:
+                            val_ratio: float, max_invalid_fraction: float, resplit: bool = False,
+                            label_attribute: str | None = None) -> ProcessingStep:
     """The PrepareData processing step; its outputs ``train``/``val``/``test``/``report`` feed the later steps."""
     step_args = processor(context, image_uri=context.images.processing, entrypoint=ENTRYPOINT,
                           instance_type=params.processing_instance_type, job="prepare-data").run(
@@ -76,6 +77,8 @@ def build_prepare_data_step(context: StepContext, params: PipelineParameters, *,
             "--train-ratio", str(train_ratio),
             "--val-ratio", str(val_ratio),
             "--max-invalid-fraction", str(max_invalid_fraction),
+            "--resplit", str(resplit).lower(),
+            *(["--label-attribute", label_attribute] if label_attribute else []),
         ],
     )
     return ProcessingStep(

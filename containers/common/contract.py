@@ -62,24 +62,37 @@ def hyperparameters() -> dict[str, str]:
 
 
 class JobFailure(Exception):
-    """A failure whose one-line reason belongs in /opt/ml/output/failure."""
+    """A failure whose one-line reason belongs where SageMaker surfaces it (see ``failure_files``)."""
+
+
+def failure_files() -> tuple[Path, Path]:
+    """Where a failed job leaves its reason: both files, as one image serves both job kinds.
+
+    Training jobs: /opt/ml/output/failure becomes DescribeTrainingJob's FailureReason (AWS doc "Amazon SageMaker
+    Training Output", your-algorithms-training-algo-output). Processing jobs: /opt/ml/output/message becomes
+    DescribeProcessingJob's ExitMessage (AWS doc "Save and Access Metadata Information About Your Processing Job",
+    byoc-metadata); a processing job does not read the failure file.
+    """
+    return output_dir() / "failure", output_dir() / "message"
 
 
 def write_failure(reason: str) -> Path:
-    """Record why the job failed where SageMaker reads it (FailureReason), one line, truncated like the service."""
-    path = output_dir() / "failure"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = " ".join(str(reason).split())[:1024]
-    path.write_text(line + "\n")
-    return path
+    """Record why the job failed where SageMaker reads it: one line of UTF-8, cut to 1 KB like the service."""
+    line = " ".join(str(reason).split()).encode()[:1024].decode(errors="ignore")
+    paths = failure_files()
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(line + "\n", encoding="utf-8")
+    return paths[0]
 
 
 def run_job(main, argv: list[str] | None = None) -> int:
-    """Run ``main(argv)``; on any error write the failure file, print the reason to stderr and return 1.
+    """Run ``main(argv)``; on any error write the failure files, print the reason to stderr and return 1.
 
-    A failure file left by an earlier run in the same root (local mode, tests) is removed first: it is not this run's.
+    Files left by an earlier run in the same root (local mode, tests) are removed first: they are not this run's.
     """
-    (output_dir() / "failure").unlink(missing_ok=True)
+    for path in failure_files():
+        path.unlink(missing_ok=True)
     try:
         main(sys.argv[1:] if argv is None else argv)
     except JobFailure as exc:

@@ -9,6 +9,7 @@ font and the settings are baked in, and every entrypoint runs it again at start 
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sys
@@ -25,7 +26,8 @@ def configure_offline(default_config_dir: Path | None = None) -> Path:
     """Set ultralytics' environment and settings for offline use and return its config dir (``YOLO_CONFIG_DIR``).
 
     An existing ``YOLO_CONFIG_DIR`` is kept (the images bake one); otherwise ``default_config_dir`` is used, or a new
-    temporary directory. ``ULTRALYTICS_API_KEY`` is dropped from this process's environment (no Platform streaming).
+    temporary directory, removed at exit. ``ULTRALYTICS_API_KEY`` is dropped from this process's environment (no
+    Platform streaming).
 
     Raises:
         RuntimeError: ultralytics was already imported without ``YOLO_OFFLINE`` (its online check has already run).
@@ -35,7 +37,7 @@ def configure_offline(default_config_dir: Path | None = None) -> Path:
     os.environ["YOLO_OFFLINE"] = "1"  # no DNS probes; downloads fail at once
     os.environ["YOLO_AUTOINSTALL"] = "0"  # never pip install at run time
     os.environ.pop("ULTRALYTICS_API_KEY", None)
-    config_dir = Path(os.environ.get("YOLO_CONFIG_DIR") or default_config_dir or tempfile.mkdtemp(prefix="yolo-"))
+    config_dir = Path(os.environ.get("YOLO_CONFIG_DIR") or default_config_dir or _temporary_dir())
     os.environ["YOLO_CONFIG_DIR"] = str(config_dir)
     _install_font(config_dir / "Ultralytics")
 
@@ -45,6 +47,13 @@ def configure_offline(default_config_dir: Path | None = None) -> Path:
     if any(SETTINGS.get(key) != value for key, value in wanted.items()):  # write only on change: may be read-only
         SETTINGS.update(wanted)
     return config_dir
+
+
+def _temporary_dir() -> Path:
+    """A fresh config dir, removed when this process exits (each server worker makes its own)."""
+    path = tempfile.mkdtemp(prefix="yolo-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return Path(path)
 
 
 def _install_font(user_dir: Path) -> None:

@@ -8,18 +8,19 @@ Answers for ``POST /invocations``:
 - where ``<detection>`` is ``{"class_id", "class_name", "confidence", "box": {"x1", "y1", "x2", "y2"},
   "box_normalized": {...}}`` (pixels of the image as sent, after its EXIF rotation; normalised by its size).
 
-Errors: 400 bad body or option, 406 ``Accept`` without JSON, 413 body over ``MAX_PAYLOAD_MB``, 415 content type,
-503 model not loaded (failed, or still loading after a wait); each as ``{"error": "..."}``. A bad request never
-takes a worker down.
+Errors: 400 bad body or option, 406 ``Accept`` without JSON, 408 a body that stopped arriving
+(``MODEL_SERVER_READ_TIMEOUT``), 413 body over ``MAX_PAYLOAD_MB``, 415 content type, 503 model not loaded (failed, or
+still loading after a wait); each as ``{"error": "..."}``. A bad request never takes a worker down.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import BinaryIO
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from containers.inference.loader import ModelHolder
 from containers.inference.options import DetectionOptions, OptionsError, parse_custom_attributes
@@ -53,6 +54,9 @@ def create_app(holder: ModelHolder, names: tuple[str, ...], max_payload_bytes: i
     loading waits up to ``load_wait`` seconds for it: another worker may already have answered the ping with 200.
     """
     app = Flask(__name__)
+    # One inference at a time per worker: the model already uses this worker's share of the cores, and an
+    # Ultralytics predictor is not thread-safe. Reading, decoding and /ping run beside it on other threads.
+    predicting = threading.Lock()
     app.config["MAX_CONTENT_LENGTH"] = max_payload_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
 
@@ -76,7 +80,11 @@ def create_app(holder: ModelHolder, names: tuple[str, ...], max_payload_bytes: i
             return error(406, f"cannot answer with Accept {request.headers.get('Accept')!r}: "
                               f"responses are {JSON_TYPE}")
         try:
-            payload = parse(request.mimetype, request.get_data(cache=False))
+            body = request.get_data(cache=False)
+        except ClientDisconnected:  # the body ended early, or the socket's read timeout fired (worker.py)
+            return error(408, "the request body stopped arriving before it was complete: send it in one go")
+        try:
+            payload = parse(request.mimetype, body)
             options = (DetectionOptions()
                        .updated(parse_custom_attributes(request.headers.get(CUSTOM_ATTRIBUTES, "")), CUSTOM_ATTRIBUTES)
                        .updated(request.args.to_dict(), "the query string")
@@ -85,7 +93,8 @@ def create_app(holder: ModelHolder, names: tuple[str, ...], max_payload_bytes: i
             return error(exc.status, str(exc))
         except OptionsError as exc:
             return error(400, str(exc))
-        found = [predictor.predict(image, options).to_json(names) for image in payload.images]
+        with predicting:
+            found = [predictor.predict(image, options).to_json(names) for image in payload.images]
         return jsonify(predictions=found if payload.batch else found[0])
 
     @app.errorhandler(HTTPException)

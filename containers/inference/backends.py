@@ -7,7 +7,8 @@ made once, in the server's master process, so every worker serves the same way.
 from __future__ import annotations
 
 import importlib.util
-import os
+import subprocess
+import sys
 from typing import Protocol
 
 from PIL import Image
@@ -60,8 +61,11 @@ def load_predictor(backend: str, spec: ModelSpec, threads: int) -> Predictor:
 
 
 def _cuda_available() -> bool:
-    """Ask torch through NVML, which does not initialise CUDA: the gunicorn workers forked later can still use it."""
-    os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
-    import torch
-
-    return torch.cuda.is_available()
+    """Ask torch in a child process: importing torch in the server's master would cost it ~700 MB for the life of
+    the server (and CUDA initialised there would not survive the fork of the workers)."""
+    try:
+        probe = subprocess.run([sys.executable, "-c", "import torch; print(torch.cuda.is_available())"],
+                               capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.stdout.strip() == "True"

@@ -1,6 +1,7 @@
 """Entrypoint of the inference image: ``python3 -m containers.inference.serve serve`` (SageMaker's hosting call).
 
-gunicorn (sync workers, ``MODEL_SERVER_WORKERS``, default one per core) runs the Flask app of ``app.py``. The master
+gunicorn (``MODEL_SERVER_WORKERS`` processes, default one per core, each a pool of connection threads: see
+``worker.py``) runs the Flask app of ``app.py``. The master
 resolves the model once (a model.tar.gz in ``/opt/ml/model`` is extracted into a temporary directory, removed at
 exit) and picks the backend, so a missing model or a bad setting stops the container at once with exit code 2.
 Code (Flask, numpy, Pillow) is imported once in the master; each worker opens its own model after the fork (ONNX
@@ -23,6 +24,7 @@ from containers.inference.backends import choose_backend, load_predictor
 from containers.inference.loader import ModelHolder
 from containers.inference.model_files import ModelError, ModelSpec, resolve
 from containers.inference.settings import ServerSettings, SettingsError
+from containers.inference.worker import CONNECTION_THREADS, ReadTimeoutWorker
 
 USAGE = "usage: python3 -m containers.inference.serve serve"
 
@@ -41,7 +43,8 @@ class ModelServer(BaseApplication):
         values = {
             "bind": f"{settings.host}:{settings.port}",
             "workers": settings.workers,
-            "worker_class": "sync",
+            "worker_class": ReadTimeoutWorker,
+            "threads": CONNECTION_THREADS,
             "timeout": settings.timeout,
             "graceful_timeout": 10,
             "preload_app": False,  # the app (and its model) is made in each worker, after the fork
@@ -49,6 +52,7 @@ class ModelServer(BaseApplication):
             "loglevel": "info",
             "errorlog": "-",
         }
+        ReadTimeoutWorker.read_timeout = settings.read_timeout  # the workers inherit it through the fork
         if self.spec.directory != contract.model_dir():  # extracted from model.tar.gz: the master cleans up
             values["on_exit"] = lambda _arbiter: shutil.rmtree(self.spec.directory, ignore_errors=True)
         if Path("/dev/shm").is_dir():

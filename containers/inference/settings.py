@@ -1,8 +1,10 @@
 """The server's settings, read once from the environment the endpoint (or local mode) sets.
 
 ``SAGEMAKER_BIND_TO_PORT`` (default 8080), ``MODEL_SERVER_HOST`` (default 0.0.0.0), ``MODEL_SERVER_WORKERS``
-(default: the usable CPU cores), ``MODEL_SERVER_TIMEOUT`` (seconds per request, default 60, SageMaker's invocation
-limit), ``INFERENCE_BACKEND`` (auto|onnx|torch), ``MAX_PAYLOAD_MB`` (default 6, SageMaker's real-time limit).
+(default: the usable CPU cores), ``MODEL_SERVER_TIMEOUT`` (seconds, default 60, SageMaker's invocation limit: an
+invocation waits up to half of it for the model to load; a worker whose event loop is stuck that long is restarted),
+``MODEL_SERVER_READ_TIMEOUT`` (seconds a client may stall while sending a request, default 10),
+``INFERENCE_BACKEND`` (auto|onnx|torch), ``MAX_PAYLOAD_MB`` (default 6, SageMaker's real-time limit).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class ServerSettings:
     timeout: int = 60
     backend: str = "auto"
     max_payload_mb: float = 6.0
+    read_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
@@ -42,6 +45,7 @@ class ServerSettings:
             port=int(_number(env, "SAGEMAKER_BIND_TO_PORT", 8080, 1, 65535, integer=True)),
             workers=int(_number(env, "MODEL_SERVER_WORKERS", usable_cores(), 1, 512, integer=True)),
             timeout=int(_number(env, "MODEL_SERVER_TIMEOUT", 60, 1, 3600, integer=True)),
+            read_timeout=_number(env, "MODEL_SERVER_READ_TIMEOUT", 10.0, 0.1, 3600),
             backend=env.get("INFERENCE_BACKEND", "auto").strip().lower() or "auto",
             max_payload_mb=_number(env, "MAX_PAYLOAD_MB", 6.0, 0.001, 1024),
         )

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from containers.common import safe_checkpoint
 from containers.common.ultralytics_env import configure_offline
 from containers.inference.detections import Detections
 from containers.inference.model_files import ModelError, ModelSpec
@@ -26,22 +27,23 @@ class TorchPredictor:
         """Load best.pt (offline) and check its classes against model.json.
 
         Raises:
-            ModelError: best.pt is missing or unreadable, or its class count disagrees with model.json.
+            ModelError: best.pt is missing, unreadable or refused (it names code to run), or its class count
+                disagrees with model.json.
         """
         if not spec.torch_path.is_file():
             raise ModelError(f"{spec.torch_path} not found: the torch backend needs best.pt "
                              "(or set INFERENCE_BACKEND=onnx)")
+        safe_checkpoint.enable()  # best.pt comes from a model.tar.gz: never unpickle code from it
         configure_offline()
         import torch
-        from ultralytics import YOLO
 
         self.device = "cuda:0" if torch.cuda.is_available() else "cpu"
         if self.device == "cpu":
             torch.set_num_threads(threads)
         try:
-            self.model = YOLO(str(spec.torch_path), task="detect")
-        except Exception as exc:  # noqa: BLE001  (torch and Ultralytics raise many types for a bad checkpoint)
-            raise ModelError(f"Ultralytics cannot load {spec.torch_path}: {exc}") from None
+            self.model = safe_checkpoint.load_yolo(spec.torch_path, task="detect")
+        except safe_checkpoint.CheckpointError as exc:
+            raise ModelError(str(exc)) from None
         if len(self.model.names) != len(spec.names):
             raise ModelError(f"best.pt predicts {len(self.model.names)} classes but model.json names {len(spec.names)}")
         self.spec = spec

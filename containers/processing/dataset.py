@@ -1,40 +1,56 @@
-"""What a reader makes of a raw dataset: its class names and one item per image, valid or with its rejection reason."""
+"""What a reader makes of a raw dataset: its class names and one item per image, valid or with its rejection reason.
+
+Readers only find images and say how to parse their labels; :func:`load` then decodes every image (in parallel,
+:mod:`containers.processing.decoding`) and parses the labels against the real image size.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from containers.processing.images import ImageError, ImageInfo, inspect_image
-from containers.processing.labels import Box, LabelError
+from containers.processing.decoding import LabelParser, inspect_all
+from containers.processing.images import ImageInfo
+from containers.processing.labels import Box
 
 
 @dataclass
 class Item:
     """One image of the raw dataset (or an entry that should have been one).
 
-    ``name`` identifies it in the report (a path relative to the input folder, or a manifest line); an item with a
-    ``problem`` is rejected and never written.
+    ``name`` identifies it in the report (a path relative to the input folder, or a manifest line); ``split`` is the
+    split the export put it in (None: the export has no splits); an item with a ``problem`` is rejected and never
+    written.
     """
 
     name: str
     path: Path | None = None
+    parse: LabelParser | None = None
+    split: str | None = None
+    staged: Path | None = None  # where its output files were staged while it was decoded (decoding.staged_files)
     info: ImageInfo | None = None
     boxes: list[Box] = field(default_factory=list)
     problem: str | None = None
 
     @property
     def image_path(self) -> Path:
-        """The image file of a valid item; :func:`load_item` sets it whenever ``problem`` is None."""
+        """The image file of a valid item; :func:`load` sets it whenever ``problem`` is None."""
         assert self.path is not None, f"{self.name}: a rejected item has no image file"
         return self.path
 
     @property
     def image(self) -> ImageInfo:
-        """The decoded image's facts of a valid item; :func:`load_item` sets them whenever ``problem`` is None."""
+        """The decoded image's facts of a valid item; :func:`load` sets them whenever ``problem`` is None."""
         assert self.info is not None, f"{self.name}: a rejected item has no image info"
         return self.info
+
+
+@dataclass
+class Unlabeled:
+    """A source entry that has no labels to use (a failed Ground Truth task): reported, not counted as invalid."""
+
+    name: str
+    reason: str
 
 
 @dataclass
@@ -43,15 +59,16 @@ class RawDataset:
     class_names: list[str]
     items: list[Item]
     source: str  # where the class names came from, for messages
+    unlabeled: list[Unlabeled] = field(default_factory=list)
+    notes: dict[str, object] = field(default_factory=dict)  # reader facts the report repeats (label attribute...)
 
 
-def load_item(name: str, path: Path, parse_labels: Callable[[ImageInfo], list[Box]]) -> Item:
-    """Validate an image, then parse its labels against its real size; a failure becomes the item's problem."""
-    try:
-        info = inspect_image(path)
-    except ImageError as exc:
-        return Item(name, path, problem=str(exc))
-    try:
-        return Item(name, path, info, parse_labels(info))
-    except LabelError as exc:
-        return Item(name, path, info, problem=str(exc))
+def load(items: list[Item], workers: int, stage: Path, class_ids: dict[str, int]) -> None:
+    """Decode the images of the items still valid, parse their labels and stage each usable image with its YOLO
+    label file (class ids from ``class_ids``) in ``stage``, on ``workers`` processes."""
+    pending = [item for item in items if item.problem is None]
+    stage.mkdir(parents=True, exist_ok=True)
+    tasks = [(item.image_path, item.parse, stage / str(index), class_ids) for index, item in enumerate(pending)]
+    for item, task, (info, boxes, problem) in zip(pending, tasks, inspect_all(tasks, workers), strict=True):
+        item.info, item.boxes, item.problem = info, boxes, problem
+        item.staged = task[2] if problem is None else None

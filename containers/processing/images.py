@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +30,10 @@ class ImageInfo:
         return SUFFIXES[self.format]
 
 
-def inspect_image(path: Path) -> ImageInfo:
-    """Hash and fully decode one image file.
+def inspect_image(path: Path, copy_to: Path | None = None) -> ImageInfo:
+    """Hash and fully decode one image file; a usable one is also put at ``copy_to`` (bytes unchanged): a hard link
+    where the file system allows (no second copy of the dataset on the job's volume), else written from the bytes
+    already read.
 
     Raises:
         ImageError: the file is missing, empty, corrupt, truncated, of zero size or in an unsupported format.
@@ -43,14 +46,24 @@ def inspect_image(path: Path) -> ImageInfo:
     try:
         with Image.open(io.BytesIO(data)) as image:
             fmt = image.format
-            image.verify()
-        with Image.open(io.BytesIO(data)) as image:  # verify() leaves the image unusable: decode a fresh one
-            image.load()
-            width, height = image.size
+            if fmt == "PNG":  # load() skips PNG chunk checksums that verify() checks; JPEG's verify() checks nothing
+                image.verify()
+            else:
+                image.load()
+                width, height = image.size
+        if fmt == "PNG":
+            with Image.open(io.BytesIO(data)) as image:  # verify() leaves the image unusable: decode a fresh one
+                image.load()
+                width, height = image.size
     except Exception as exc:  # Pillow signals bad bytes with many exception types (OSError, SyntaxError, ...)
         raise ImageError(f"corrupt or truncated image: {type(exc).__name__}: {exc}") from exc
     if fmt not in SUFFIXES:
         raise ImageError(f"unsupported image format {fmt}: use one of {', '.join(sorted(set(SUFFIXES)))}")
     if width <= 0 or height <= 0:
         raise ImageError(f"image has zero size ({width}x{height})")
+    if copy_to is not None:
+        try:
+            os.link(path, copy_to)
+        except OSError:  # another file system (EXDEV), or one without hard links
+            copy_to.write_bytes(data)
     return ImageInfo(hashlib.sha256(data).hexdigest(), fmt, width, height)

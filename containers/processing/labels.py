@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from containers.common.contract import JobFailure
+from containers.processing.safepath import printable, shown
 
 # Labelling tools round box corners: an edge up to 1% of the image outside the frame is accepted as-is.
 EDGE_TOLERANCE = 0.01
@@ -69,8 +70,9 @@ def check_class_names(names: list, where: str) -> list[str]:
         raise JobFailure(f"{where} defines no classes")
     for name in names:
         if not isinstance(name, str) or not name.strip():
-            raise JobFailure(f"{where} has an invalid class name {name!r}: class names must be non-empty strings")
+            raise JobFailure(f"{where} has an invalid class name {shown(name)}: class names must be non-empty strings")
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise JobFailure(f"{where} lists class name(s) {', '.join(repeated)} more than once: names must be unique")
+        raise JobFailure(f"{where} lists class name(s) {', '.join(printable(n, 40) for n in repeated[:5])} more than "
+                         "once: names must be unique")
     return list(names)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import NoReturn
 
@@ -20,10 +22,12 @@ import yaml
 from containers.common import contract
 from containers.common.contract import JobFailure
 from containers.processing import readers
-from containers.processing.dataset import Item, RawDataset
+from containers.processing.dataset import Item, RawDataset, load
+from containers.processing.decoding import available_cores, staged_files
 from containers.processing.labels import check_class_names
 from containers.processing.report import build_report
-from containers.processing.splitting import SPLITS, deduplicate, output_names, split_of
+from containers.processing.safepath import shown
+from containers.processing.splitting import MIN_IMAGES, SPLITS, assign, deduplicate, output_names
 
 MAX_REASONS_IN_MESSAGE = 3
 
@@ -42,10 +46,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--val-ratio", type=float, default=0.15, help="test gets 1 - train - val")
     parser.add_argument("--max-invalid-fraction", type=float, default=0.05,
                         help="fail when more than this fraction of the items is rejected")
-    parser.add_argument("--label-attribute", default=None, help="Ground Truth label attribute (default: detected)")
+    parser.add_argument("--label-attribute", default=None,
+                        help="Ground Truth label attribute (default: the newest by creation-date)")
+    parser.add_argument("--resplit", choices=("true", "false"), default="false",
+                        help="true: split by content even when the export has its own splits")
+    parser.add_argument("--workers", type=int, default=0, help="decoding processes (0: every core of the job)")
     parser.add_argument("--class-names", default=None,
                         help="comma-separated class list that fixes the class ids (default: the dataset's own)")
     args = parser.parse_args(argv)
+    args.resplit = args.resplit == "true"
+    args.label_attribute = args.label_attribute or None
+    if args.workers < 0:
+        raise JobFailure(f"--workers must be 0 (every core) or more, got {args.workers}")
+    args.workers = args.workers or available_cores()
     _check_ratios(args.train_ratio, args.val_ratio, args.max_invalid_fraction)
     if args.class_names is not None:
         args.class_names = check_class_names([n.strip() for n in args.class_names.split(",")], "--class-names")
@@ -61,15 +74,22 @@ def main(argv: list[str]) -> None:
     """
     args = parse_args(argv)
     raw, out = contract.processing_dir("input", "raw"), contract.processing_dir("output")
-    dataset = readers.read(raw, args.input_format, args.label_attribute)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".prepare-data-", dir=out) as work:
+        _prepare(args, raw, out, Path(work))
+
+
+def _prepare(args: argparse.Namespace, raw: Path, out: Path, work: Path) -> None:
+    dataset = readers.read(raw, args.input_format, args.label_attribute, work)
     class_names = _class_list(dataset, args.class_names)
+    load(dataset.items, args.workers, work / "staged", {name: index for index, name in enumerate(class_names)})
     kept, duplicates = deduplicate([item for item in dataset.items if item.problem is None])
-    splits = {item.name: split_of(item.image.sha256, args.train_ratio, args.val_ratio) for item in kept}
+    assignment = assign(kept, args.train_ratio, args.val_ratio, args.resplit)
     arguments = {"train_ratio": args.train_ratio, "val_ratio": args.val_ratio,
                  "test_ratio": round(1 - args.train_ratio - args.val_ratio, 6),
-                 "max_invalid_fraction": args.max_invalid_fraction}
-    report = build_report(input_format=dataset.input_format, class_names=class_names, arguments=arguments,
-                          items=dataset.items, kept=kept, splits=splits, duplicates=duplicates)
+                 "max_invalid_fraction": args.max_invalid_fraction, "resplit": args.resplit}
+    report = build_report(dataset=dataset, class_names=class_names, arguments=arguments, kept=kept,
+                          assignment=assignment, duplicates=duplicates)
     for folder in (*SPLITS, "report"):
         shutil.rmtree(out / folder, ignore_errors=True)
     report_path = out / "report" / "data_report.json"
@@ -77,26 +97,30 @@ def main(argv: list[str]) -> None:
     report_path.write_text(json.dumps(report, indent=2) + "\n")
     _check_quality(dataset, report, args, report_path)
     stems = output_names(kept)
-    for item in kept:
-        _write_item(out / splits[item.name], item, stems[item.name], class_names)
     for split in SPLITS:
+        for sub in ("images", "labels"):
+            (out / split / sub).mkdir(parents=True)
         _write_data_yaml(out / split, class_names)
+    for item in kept:
+        _move_item(out / assignment.splits[item.name], item, stems[item.name])
     counts = " / ".join(f"{split} {report['splits'][split]['images']}" for split in SPLITS)
     totals = report["totals"]
     print(f"PrepareData: {dataset.input_format} dataset, {totals['items']} items, {totals['rejected']} rejected, "
-          f"{totals['duplicates_dropped']} duplicates dropped -> {counts} images; report: {report_path}")
+          f"{totals['unlabeled']} unlabeled, {totals['duplicates_dropped']} duplicates dropped -> {counts} images "
+          f"(splits: {report['split_source']}); report: {report_path}")
 
 
 def _check_ratios(train: float, val: float, max_invalid: float) -> None:
     if not 0 < train < 1:
-        raise JobFailure(f"--train-ratio must be between 0 and 1 (exclusive), got {train}")
+        raise JobFailure(f"data.train_ratio must be between 0 and 1 (exclusive), got {train}: "
+                         "--set data.train_ratio=0.8")
     if not 0 < val < 1:
-        raise JobFailure(f"--val-ratio must be between 0 and 1 (exclusive), got {val}")
+        raise JobFailure(f"data.val_ratio must be between 0 and 1 (exclusive), got {val}: --set data.val_ratio=0.1")
     if train + val >= 1:
-        raise JobFailure(f"--train-ratio {train} + --val-ratio {val} leave nothing for the test split: "
-                         "their sum must be below 1")
+        raise JobFailure(f"data.train_ratio {train} + data.val_ratio {val} leave nothing for the test split: "
+                         "their sum must be below 1 (--set data.train_ratio=... data.val_ratio=...)")
     if not 0 <= max_invalid <= 1:
-        raise JobFailure(f"--max-invalid-fraction must be between 0 and 1, got {max_invalid}")
+        raise JobFailure(f"data.max_invalid_fraction must be between 0 and 1, got {max_invalid}")
 
 
 def _class_list(dataset: RawDataset, wanted: list[str] | None) -> list[str]:
@@ -105,7 +129,7 @@ def _class_list(dataset: RawDataset, wanted: list[str] | None) -> list[str]:
         return dataset.class_names
     unknown = [name for name in dataset.class_names if name not in wanted]
     if unknown:
-        raise JobFailure(f"unknown class name(s) {', '.join(map(repr, unknown))} in {dataset.source}: "
+        raise JobFailure(f"unknown class name(s) {', '.join(map(shown, unknown[:5]))} in {dataset.source}: "
                          f"--class-names allows {', '.join(wanted)}; fix the class map or extend --class-names")
     return wanted
 
@@ -118,7 +142,7 @@ def _check_quality(dataset: RawDataset, report: dict, args: argparse.Namespace, 
     if totals["invalid_fraction"] > args.max_invalid_fraction:
         first = "; ".join(f"{r['item']}: {_shorten(r['reason'])}" for r in report["rejected"][:MAX_REASONS_IN_MESSAGE])
         raise JobFailure(f"{totals['rejected']} of {totals['items']} items rejected ({totals['invalid_fraction']:.1%} "
-                         f"> --max-invalid-fraction {args.max_invalid_fraction:.1%}); first: {first}; "
+                         f"> data.max_invalid_fraction {args.max_invalid_fraction:.1%}); first: {first}; "
                          f"every rejected item with its reason: {report_path}")
     if not totals["images"]:
         raise JobFailure(f"empty dataset: none of the {totals['items']} items is usable; see {report_path}")
@@ -127,26 +151,21 @@ def _check_quality(dataset: RawDataset, report: dict, args: argparse.Namespace, 
         raise JobFailure(f"class(es) {', '.join(map(repr, missing))} have no examples in the {totals['images']} "
                          f"usable images: label some, or remove them from {dataset.source}"
                          f"{' and --class-names' if args.class_names else ''}")
-    empty = [split for split in SPLITS if not report["splits"][split]["images"]]
-    if empty:
-        counts = ", ".join(f"{split} {report['splits'][split]['images']}" for split in SPLITS)
-        raise JobFailure(f"empty split(s) {', '.join(empty)}: {totals['images']} images split {counts} with "
-                         f"--train-ratio {args.train_ratio} --val-ratio {args.val_ratio}; "
-                         "add images or change the ratios")
+    if totals["images"] < MIN_IMAGES:
+        raise JobFailure(f"too few images to split: {totals['images']} usable image(s), PrepareData needs at least "
+                         f"{MIN_IMAGES} (one each for train, val and test); add images")
 
 
 def _shorten(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _write_item(split_dir: Path, item: Item, stem: str, class_names: list[str]) -> None:
-    """Copy the image (bytes unchanged) and write its YOLO label file."""
-    ids = {name: index for index, name in enumerate(class_names)}
-    for sub in ("images", "labels"):
-        (split_dir / sub).mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(item.image_path, split_dir / "images" / f"{stem}{item.image.suffix}")
-    lines = [box.yolo_line(ids[box.class_name]) + "\n" for box in item.boxes]
-    (split_dir / "labels" / f"{stem}.txt").write_text("".join(lines))
+def _move_item(split_dir: Path, item: Item, stem: str) -> None:
+    """Move the image's staged copy (bytes unchanged) and its YOLO label file into the split."""
+    assert item.staged is not None, f"{item.name}: a kept item is staged when it is decoded"
+    image, label = staged_files(item.staged)
+    os.replace(image, split_dir / "images" / f"{stem}{item.image.suffix}")
+    os.replace(label, split_dir / "labels" / f"{stem}.txt")
 
 
 def _write_data_yaml(folder: Path, class_names: list[str]) -> None:

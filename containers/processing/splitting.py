@@ -1,17 +1,20 @@
-"""De-duplication and the train/val/test split, both keyed by image content.
+"""De-duplication and the train/val/test split.
 
-An image's split is a function of its SHA-256 alone: copies of one image cannot land in two splits, runs are
-reproducible, and adding images to a dataset never moves the existing ones to another split.
+The export's own splits are kept (a curated validation set stays the validation set). Images without one, or all
+of them when a re-split is asked for, are split by content: an image's split is a function of its SHA-256 alone, so
+copies of one image cannot land in two splits, runs are reproducible, and adding images never moves the existing
+ones. A split left empty is filled deterministically from the largest one, and the report says so.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from containers.processing.dataset import Item
 
 SPLITS = ("train", "val", "test")
+MIN_IMAGES = len(SPLITS)  # one per split
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,15 @@ class Duplicate:
     kept: str
     dropped: tuple[str, ...]
     same_labels: bool
+
+
+@dataclass
+class Assignment:
+    """Item name -> split, and how it was made (repeated in data_report.json)."""
+
+    splits: dict[str, str]
+    source: str  # "export": the export's splits kept; "content": split by image content
+    filled: dict[str, dict] = field(default_factory=dict)  # split -> {"from": split, "images": n}
 
 
 def deduplicate(items: list[Item]) -> tuple[list[Item], list[Duplicate]]:
@@ -38,12 +50,48 @@ def sorted_boxes(item: Item) -> list:
     return sorted(item.boxes, key=lambda b: (b.class_name, b.x_center, b.y_center, b.width, b.height))
 
 
-def split_of(sha256: str, train_ratio: float, val_ratio: float) -> str:
-    """The split of an image: its hash read as a number in [0, 1) against the cumulative ratios."""
-    position = int(sha256[:16], 16) / 16**16
-    if position < train_ratio:
+def position(item: Item) -> float:
+    """The image's hash read as a number in [0, 1)."""
+    return int(item.image.sha256[:16], 16) / 16**16
+
+
+def split_of(item: Item, train_ratio: float, val_ratio: float) -> str:
+    """The content split of an image: its position against the cumulative ratios."""
+    where = position(item)
+    if where < train_ratio:
         return "train"
-    return "val" if position < train_ratio + val_ratio else "test"
+    return "val" if where < train_ratio + val_ratio else "test"
+
+
+def assign(kept: list[Item], train_ratio: float, val_ratio: float, resplit: bool) -> Assignment:
+    """Each kept item's split: the export's (unless ``resplit``), else by content; empty splits filled."""
+    ratios = {"train": train_ratio, "val": val_ratio, "test": 1 - train_ratio - val_ratio}
+    from_export = not resplit and any(item.split for item in kept)
+    result = Assignment({item.name: (item.split if from_export and item.split else
+                                     split_of(item, train_ratio, val_ratio)) for item in kept},
+                        "export" if from_export else "content")
+    if len(kept) < MIN_IMAGES:
+        return result
+    for split in SPLITS:
+        _fill(split, kept, result, ratios, len(kept) if from_export else 1)
+    return result
+
+
+def _fill(split: str, kept: list[Item], result: Assignment, ratios: dict[str, float], total: int) -> None:
+    """Move images into an empty ``split`` from the largest one: its ratio of ``total`` (at least one, leaving the
+    donor at least one), those whose content position lies nearest the split's own range."""
+    members: dict[str, list[Item]] = {s: [] for s in SPLITS}
+    for item in kept:
+        members[result.splits[item.name]].append(item)
+    if members[split]:
+        return
+    donor = max(SPLITS, key=lambda s: (len(members[s]), -SPLITS.index(s)))
+    count = min(max(1, round(total * ratios[split])), len(members[donor]) - 1)
+    center = {"train": 0.0, "val": ratios["train"] + ratios["val"] / 2, "test": 1.0}[split]
+    chosen = sorted(members[donor], key=lambda item: (abs(position(item) - center), item.name))[:count]
+    for item in chosen:
+        result.splits[item.name] = split
+    result.filled[split] = {"from": donor, "images": len(chosen)}
 
 
 def output_names(items: list[Item]) -> dict[str, str]:

@@ -73,12 +73,12 @@ def resumable(last: Path, identity: dict[str, object]) -> bool:
         print(f"Not resuming {last}: it belongs to another training job (or to other hyperparameters)",
               file=sys.stderr)
         return False
-    from ultralytics.utils.patches import torch_load
+    from containers.common.safe_checkpoint import CheckpointError, load
 
     try:
-        ckpt = torch_load(last, map_location="cpu")
-    except Exception as exc:  # a truncated or foreign file: start over rather than fail the job
-        print(f"WARNING: ignoring unreadable checkpoint {last}: {exc}", file=sys.stderr)
+        ckpt = load(last)
+    except CheckpointError as exc:  # truncated, foreign or hostile: start over rather than fail the job
+        print(f"WARNING: ignoring checkpoint {last}: {exc}", file=sys.stderr)
         return False
     epoch = ckpt.get("epoch", -1)
     epochs = (ckpt.get("train_args") or {}).get("epochs")

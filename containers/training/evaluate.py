@@ -59,8 +59,10 @@ def main(argv: list[str]) -> None:
     baseline_archive = _baseline_archive(contract.processing_dir("baseline"))
     out = contract.processing_dir("evaluation")
 
+    from containers.common import safe_checkpoint
     from containers.common.ultralytics_env import configure_offline
 
+    safe_checkpoint.enable()  # best.pt comes from a model.tar.gz, outside this job
     configure_offline(contract.output_dir() / "ultralytics")
     with tempfile.TemporaryDirectory(prefix="yolo-eval-") as workdir:
         candidate = _score(archive, "model", test, Path(workdir), args)

@@ -102,8 +102,9 @@ class Tracker:
         except Exception as exc:
             print(f"WARNING: MLflow metrics of step {step} not logged: {exc}", file=sys.stderr)
 
-    def finish(self, artifacts: Iterable[Path], succeeded: bool, plots: Iterable[Path] = ()) -> None:
-        """Upload the artifacts (files; ``plots`` into ``plots/``) and close the run as FINISHED or FAILED.
+    def finish(self, artifacts: Iterable[Path], status: str, plots: Iterable[Path] = ()) -> None:
+        """Upload the artifacts (files; ``plots`` into ``plots/``) and close the run as ``status``: FINISHED, FAILED
+        or KILLED (stopped).
 
         A tracking error here is a warning: the model is in /opt/ml/model by now (or the job's own error is what
         must be reported).
@@ -113,6 +114,6 @@ class Tracker:
         self.log_files(artifacts)
         self.log_files(plots, PLOTS)
         try:
-            MlflowClient().set_terminated(self.run_id, status="FINISHED" if succeeded else "FAILED")
+            MlflowClient().set_terminated(self.run_id, status=status)
         except Exception as exc:
             print(f"WARNING: MLflow run {self.run_id} not closed: {exc}", file=sys.stderr)

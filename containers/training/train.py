@@ -3,12 +3,18 @@
 Everything that can be wrong with the job's input (hyperparameters, channels, device) is checked before ultralytics
 is imported, so a bad job fails in seconds with its reason in /opt/ml/output/failure. Beyond that the entrypoint is
 a thin layer over ``YOLO.train``: it must not make training slower (benchmarks/training_overhead.py).
+
+SIGTERM (what SageMaker sends on StopTrainingJob and on a spot interruption, SIGKILL following after 120 s) stops
+the job at once: the checkpoint of the last finished epoch stays in /opt/ml/checkpoints for the rerun to resume,
+the MLflow run is marked KILLED and the process exits 143. The handler works with python as the container's PID 1
+(a signal with a handler is delivered to PID 1; only default actions are not), so the image needs no init.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -26,9 +32,29 @@ __all__ = ["main"]
 
 FINAL_METRICS = "final_metrics.json"  # in the run folder, written by the final validation's callback
 PLOTS = "plots"  # under /opt/ml/output/data (SageMaker uploads it as output.tar.gz) and in the MLflow run
+EXIT_STOPPED = 128 + signal.SIGTERM
+
+
+class Stopped(BaseException):
+    """SIGTERM arrived. A BaseException, so that no ``except Exception`` in ultralytics swallows it."""
+
+
+def _stop(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+    raise Stopped
 
 
 def main(argv: list[str]) -> None:
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        _run(argv)
+    except Stopped:  # not a failure: SageMaker reports the job as Stopped (no failure file)
+        print(f"Stopped by SIGTERM; the last finished epoch's checkpoint is in {checkpoints.run_dir()}",
+              file=sys.stderr, flush=True)
+        sys.exit(EXIT_STOPPED)
+
+
+def _run(argv: list[str]) -> None:
     if argv not in ([], ["train"]):
         raise JobFailure(f"unexpected arguments {argv}: SageMaker runs the training image as '<entrypoint> train'")
     raw = contract.hyperparameters()
@@ -41,8 +67,10 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="yolo-data-") as workdir:
         start = starting_point(hyperparameters.model_variant, hyperparameters.model_variant_given,
                                hyperparameters.weights_uri, Path(workdir))
+        from containers.common import safe_checkpoint
         from containers.common.ultralytics_env import configure_offline
 
+        safe_checkpoint.enable()  # the weights channel and a restored last.pt come from outside this job
         configure_offline(contract.output_dir() / "ultralytics")
         placement = place(hyperparameters.device, hyperparameters.batch)
         _train(hyperparameters, checkpoints.job_identity(raw), train, val, start, placement, Path(workdir))
@@ -67,7 +95,7 @@ def _train(hyperparameters: Hyperparameters, identity: dict[str, object], train:
     print(start.sentence(), flush=True)
     settings = _settings(hyperparameters, placement, start)
     tracker = Tracker.open(settings, _tags(), contract.checkpoint_dir() / "mlflow_run_id", resume)
-    succeeded = False
+    succeeded = stopped = False
     try:
         EpochReporter(run_dir / FINAL_METRICS, tracker).attach(model)
         if resume:  # ultralytics takes the other settings, the epoch count included, from the checkpoint
@@ -86,11 +114,15 @@ def _train(hyperparameters: Hyperparameters, identity: dict[str, object], train:
                                hyperparameters=settings, initialisation=start.describe())
         print(f"Model written to {contract.model_dir()}: {json.dumps(card['metrics'])}", flush=True)
         succeeded = True
+    except Stopped:
+        stopped = True
+        raise
     finally:
         plots = collect(run_dir, TRAINING_PLOTS, contract.output_data_dir() / PLOTS)
         if tracker:
             model_files = sorted(contract.model_dir().glob("*")) if succeeded else []
-            tracker.finish([*model_files, *sorted(run_dir.glob("*.csv"))], succeeded, plots=plots)
+            status = "FINISHED" if succeeded else "KILLED" if stopped else "FAILED"
+            tracker.finish([*model_files, *sorted(run_dir.glob("*.csv"))], status, plots=plots)
 
 
 def _train_arguments(hyperparameters: Hyperparameters, placement: Placement) -> dict[str, object]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from containers.common import contract
+from containers.common.archives import UnsafeArchive, extract_tar
 from containers.common.checkpoint_metadata import CheckpointError, CheckpointMetadata, read_metadata
 from containers.common.contract import JobFailure
 
@@ -112,15 +113,15 @@ def _metadata(checkpoint: Path, shown_as: str) -> CheckpointMetadata:
 
 
 def extract_model_archive(archive: Path, target: Path, what: str) -> Path:
-    """Unpack a model.tar.gz (best.pt etc. at its root, as SageMaker makes it); members leaving ``target`` are refused.
+    """Unpack a model.tar.gz (best.pt etc. at its root, as SageMaker makes it); links and members leaving ``target``
+    are refused (``containers.common.archives.extract_tar``).
 
     Raises:
-        JobFailure: the archive is unreadable or has no best.pt at its root.
+        JobFailure: the archive is unreadable or unsafe, or has no best.pt at its root.
     """
     try:
-        with tarfile.open(archive) as tar:
-            tar.extractall(target, filter="data")
-    except (tarfile.TarError, OSError) as exc:
+        extract_tar(archive, target)
+    except (UnsafeArchive, tarfile.TarError, OSError) as exc:
         raise JobFailure(f"{what}: cannot unpack {archive}: {exc}") from exc
     if not (target / "best.pt").is_file():
         found = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
@@ -129,10 +130,15 @@ def extract_model_archive(archive: Path, target: Path, what: str) -> Path:
 
 
 def load_model(checkpoint: Path):
-    """An ultralytics ``YOLO`` from a checkpoint: every model file the training image loads goes through here."""
-    from ultralytics import YOLO
+    """An ultralytics ``YOLO`` from a checkpoint: every model file the training image loads goes through here, and
+    so through the weights-only loader (``containers.common.safe_checkpoint``).
 
-    return YOLO(checkpoint)
+    Raises:
+        JobFailure: the file names code outside the allowlist, or cannot be read (``safe_checkpoint.CheckpointError``).
+    """
+    from containers.common.safe_checkpoint import load_yolo
+
+    return load_yolo(checkpoint)
 
 
 def _sha256(path: Path) -> str:

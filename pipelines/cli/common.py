@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import signal
 import sys
+import tarfile
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +29,20 @@ class DefinitionRejected(ValueError):
 def fail(message: str, code: int) -> int:
     print(f"error: {message}", file=sys.stderr)
     return code
+
+
+def _local_mode_error(exc: Exception) -> bool:
+    """Whether ``exc`` is local mode's (LocalModeError); looked up without importing local mode (~50 ms) into
+    commands that never use it: if it is not imported, it raised nothing."""
+    errors = sys.modules.get("pipelines.local.errors")
+    return errors is not None and isinstance(exc, errors.LocalModeError)
+
+
+def os_error(exc: OSError) -> str:
+    """One line for a failed file operation: what went wrong and on which path."""
+    where = f" while writing {exc.filename}" if exc.errno == errno.ENOSPC else f": {exc.filename}"
+    what = "no space left on device" if exc.errno == errno.ENOSPC else exc.strerror or type(exc).__name__
+    return f"{what}{where if exc.filename else ''}"
 
 
 def _aws_error(exc: Exception) -> str | None:
@@ -65,8 +82,14 @@ def cli_errors(command: Callable[..., int]) -> Callable[..., int]:
             return fail(str(exc), EXIT_USAGE)
         except PipelineNotFound as exc:
             return fail(str(exc), EXIT_CHECK_FAILED)
+        except tarfile.TarError as exc:
+            return fail(f"cannot extract the archive: {exc}", EXIT_CHECK_FAILED)
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM where a command turns it into an Interrupted
+            signum = getattr(exc, "signum", signal.SIGINT)
+            return fail(f"interrupted ({signal.Signals(signum).name})", 128 + signum)
         except Exception as exc:
-            message = _aws_error(exc)
+            message = (str(exc) if _local_mode_error(exc) else _aws_error(exc)
+                       or (os_error(exc) if isinstance(exc, OSError) else None))
             if message is None:
                 raise
             return fail(message, EXIT_CHECK_FAILED)

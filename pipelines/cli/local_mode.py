@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pipelines.cli.common import EXIT_CHECK_FAILED, EXIT_OK, UsageError, load, print_json, require_valid
+from pipelines.cli.common import EXIT_CHECK_FAILED, EXIT_OK, UsageError, fail, load, print_json, require_valid
 from pipelines.cli.model_inputs import settle_locally
 from pipelines.config import PipelineConfig
 
@@ -41,34 +44,60 @@ def _seed_sample_data(config: PipelineConfig, parameters: dict[str, Any], state_
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.compiled import compiled_definition
     from pipelines.definition import parse_parameters
-    from pipelines.local import ConsoleProgress, run_local
+    from pipelines.local import ConsoleProgress, Interrupted, StateDir, exclusive_run, get_execution, run_local
 
     if not args.local:
         raise UsageError("`run` executes locally: add --local (to run on SageMaker: `yolo-pipeline upsert` + `start`)")
-    from pipelines.compiled import compiled_definition
-    from pipelines.local import StateDir
-
     config = load(args.config, args.sets)
     state_dir = _state_dir(args, config)
-    definition = compiled_definition(config, StateDir.at(state_dir).root / "definitions")
-    local_defaults = [f"{name}={value}" for name, value in config.local.parameters.items()]
-    parameters = {**parse_parameters(definition, local_defaults), **parse_parameters(definition, args.params)}
-    parameters = settle_locally(definition, parameters, state_dir=state_dir,
-                                warm_start=args.warm_start or config.training.warm_start)
-    require_valid(definition, config, parameters, deployable=False)  # what SageMaker would refuse fails here too
-    seeded = _seed_sample_data(config, parameters, state_dir)
-    if seeded:
-        print(f"input: wrote the sample dataset to {seeded}", file=sys.stderr)
-    record = run_local(definition, parameters, state_dir, pipeline_name=config.pipeline_name,
-                       no_cache=args.no_cache, on_event=ConsoleProgress(verbose=args.verbose),
-                       repository_prefix=config.images.repository_prefix)
+    state = StateDir.at(state_dir)
+    # the lock first: a second run is refused before it compiles, seeds data or starts anything
+    with exclusive_run(state, "yolo-pipeline run --local", preparing=True), _signals_interrupt():
+        definition = compiled_definition(config, state.root / "definitions")
+        local_defaults = [f"{name}={value}" for name, value in config.local.parameters.items()]
+        parameters = {**parse_parameters(definition, local_defaults), **parse_parameters(definition, args.params)}
+        parameters = settle_locally(definition, parameters, state_dir=state_dir,
+                                    warm_start=args.warm_start or config.training.warm_start)
+        require_valid(definition, config, parameters, deployable=False)  # what SageMaker would refuse fails here too
+        seeded = _seed_sample_data(config, parameters, state_dir)
+        if seeded:
+            print(f"input: wrote the sample dataset to {seeded}", file=sys.stderr)
+        try:
+            record = run_local(definition, parameters, state, pipeline_name=config.pipeline_name,
+                               no_cache=args.no_cache, on_event=ConsoleProgress(verbose=args.verbose),
+                               repository_prefix=config.images.repository_prefix)
+        except KeyboardInterrupt as exc:
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            stopped = get_execution(state)
+            return fail(f"{signal.Signals(signum).name}: execution {stopped.execution_id} {stopped.status}, the "
+                        "running job was stopped", 128 + signum)
     summary = summarize(record, config, state_dir)
     if args.json:
         print_json(summary)
     else:
         print_summary(summary)
     return EXIT_OK if record.succeeded else EXIT_CHECK_FAILED
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGINT and SIGTERM (what ``kill``, systemd and CI send) stop the run the same way: the running job is
+    stopped and the execution recorded as Stopped. Further signals are ignored while that happens."""
+    from pipelines.local import Interrupted
+
+    def interrupt(signum: int, _frame: object) -> None:
+        for stop in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    previous = {stop: signal.signal(stop, interrupt) for stop in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
 
 
 def summarize(record, config: PipelineConfig, state_dir: str | None) -> dict[str, Any]:
@@ -220,11 +249,15 @@ def cmd_status_local(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the inference server in the foreground on a model folder or model.tar.gz."""
+    """Run the inference server in the foreground on a model folder or model.tar.gz.
+
+    It listens on loopback unless ``--host`` says otherwise (the image itself binds 0.0.0.0, as SageMaker requires).
+    The server is a child process: SIGINT, SIGTERM and SIGHUP stop it before this command exits, so none outlives it.
+    """
     import os
-    import subprocess
     import tarfile
     import tempfile
+    import zlib
 
     model = Path(args.model)
     if not model.exists():
@@ -234,14 +267,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if model.is_dir():
             model_dir.symlink_to(model.resolve(), target_is_directory=True)
         else:
-            with tarfile.open(model) as archive:
-                archive.extractall(model_dir, filter="data")
-        env = {**os.environ, "OPT_ML_ROOT": root, "SAGEMAKER_BIND_TO_PORT": str(args.port)}
-        print(f"serving {model} on http://127.0.0.1:{args.port} (Ctrl-C to stop)", file=sys.stderr)
-        try:
-            return subprocess.call([sys.executable, "-m", "containers.inference.serve", "serve"], env=env)
-        except KeyboardInterrupt:
-            return EXIT_OK
+            try:
+                with tarfile.open(model) as archive:
+                    archive.extractall(model_dir, filter="data")
+            except (tarfile.TarError, EOFError, zlib.error) as exc:  # a truncated gzip ends in EOFError
+                raise UsageError(f"--model {model}: not a model archive that can be extracted safely: {exc}") from None
+        env = {**os.environ, "OPT_ML_ROOT": root, "SAGEMAKER_BIND_TO_PORT": str(args.port),
+               "MODEL_SERVER_HOST": args.host}
+        where = " (every interface: reachable from the network)" if args.host in ("0.0.0.0", "") else ""
+        print(f"serving {model} on http://{args.host}:{args.port}{where} (Ctrl-C to stop)", file=sys.stderr)
+        return _run_in_foreground([sys.executable, "-m", "containers.inference.serve", "serve"], env)
+
+
+def _run_in_foreground(command: list[str], env: dict[str, str]) -> int:
+    """Run ``command`` until it exits; a stop signal to us is passed on as SIGTERM (gunicorn's graceful stop) and we
+    wait for it to finish. Returns its exit code, or 128 + the signal when we were stopped."""
+    import signal
+    import subprocess
+
+    received: list[int] = []
+    process: subprocess.Popen | None = None
+
+    def stop(signum: int, _frame: object) -> None:
+        received.append(signum)
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, stop) for sig in stops}  # before the child exists: no window to orphan it
+    try:
+        process = subprocess.Popen(command, env=env)
+        if received:
+            process.send_signal(signal.SIGTERM)
+        code = process.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 128 + received[0] if received else code
 
 
 def cmd_endpoints_local(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipelines import aws
 from pipelines.aws import pipeline_service
-from pipelines.cli import cicd, local_mode, model_inputs
+from pipelines.cli import cicd, images, local_mode, model_inputs
 from pipelines.cli.common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -310,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
                   config=False)
     sub.add_argument("--model", required=True, help="model folder or model.tar.gz (best.onnx, model.json)")
     sub.add_argument("--port", type=int, default=8080)
+    sub.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for every interface)")
 
     sub = command("endpoints", local_mode.cmd_endpoints_local, "list (or stop) the local endpoints", config=False)
     _local_options(sub)
@@ -329,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", required=True, help="output directory")
     sub.add_argument("--format", choices=["yolo", "ground-truth", "coco"], default="yolo")
     cicd.register(command)
+    images.add_arguments(command("images", images.cmd_images, "build (and push) the step images, or lock their "
+                                 "Python packages"))
     return parser
 
 

@@ -8,20 +8,23 @@ MLflow (the local registry and tracking store) and rich (the live display) are i
 - ``LocalRegistry(state_dir)``: ``groups``, ``list_versions``, ``get``, ``latest``, ``set_approval``, ``compare``
 - ``start_endpoint(state_dir, name, model)``, ``stop_endpoint(state_dir, name)``, ``list_endpoints(state_dir)``
 - ``LocalStore(StateDir.at(state_dir).store)``: put data where an ``s3://`` input URI points
+- ``exclusive_run(state, holder)``: hold the state directory's run lock (re-entrant; ``run_local`` takes it too)
 """
 
 from pipelines.local.endpoint import EndpointRecord, get_endpoint, list_endpoints, start_endpoint, stop_endpoint
-from pipelines.local.errors import ExpressionError, LocalModeError, StepFailure, UnsupportedConstruct
+from pipelines.local.errors import ExpressionError, Interrupted, LocalModeError, StepFailure, UnsupportedConstruct
 from pipelines.local.events import (
     Event,
     ExecutionFinished,
     ExecutionStarted,
     StepEpoch,
     StepFinished,
+    StepNotice,
     StepOutput,
     StepStarted,
 )
 from pipelines.local.executor import DEFAULT_PIPELINE_NAME, run_local
+from pipelines.local.lock import exclusive_run
 from pipelines.local.progress import ConsoleProgress
 from pipelines.local.records import ExecutionRecord, StepRecord, get_execution, list_executions
 from pipelines.local.registry import APPROVAL_STATUSES, Comparison, LocalRegistry, ModelVersion
@@ -41,6 +44,7 @@ __all__ = [
     "ExecutionRecord",
     "ExecutionStarted",
     "ExpressionError",
+    "Interrupted",
     "LocalModeError",
     "LocalRegistry",
     "LocalStore",
@@ -49,10 +53,12 @@ __all__ = [
     "StepEpoch",
     "StepFailure",
     "StepFinished",
+    "StepNotice",
     "StepOutput",
     "StepRecord",
     "StepStarted",
     "UnsupportedConstruct",
+    "exclusive_run",
     "get_endpoint",
     "get_execution",
     "list_endpoints",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["ExpressionError", "LocalModeError", "StepFailure", "UnsupportedConstruct"]
+import signal
+
+__all__ = ["ExpressionError", "Interrupted", "LocalModeError", "NoSpaceLeft", "StepFailure", "UnsupportedConstruct"]
 
 
 class LocalModeError(Exception):
@@ -19,3 +21,16 @@ class ExpressionError(LocalModeError):
 
 class StepFailure(LocalModeError):
     """A step failed; the message is its failure reason (as SageMaker's FailureReason)."""
+
+
+class NoSpaceLeft(LocalModeError):
+    """The disk filled up during a run: the execution is recorded as Failed where the disk allows it."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived during a local run; the CLI exits with 128 + the signal's number."""
+
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+        self.signal_name = signal.Signals(signum).name

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from pipelines.local.records import ExecutionRecord, StepRecord
 
-__all__ = ["Event", "ExecutionFinished", "ExecutionStarted", "StepEpoch", "StepFinished", "StepOutput", "StepStarted"]
+__all__ = ["Event", "ExecutionFinished", "ExecutionStarted", "StepEpoch", "StepFinished", "StepNotice", "StepOutput",
+           "StepStarted"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,14 @@ class StepEpoch:
 
 
 @dataclass(frozen=True)
+class StepNotice:
+    """Something the person running the pipeline must be told, e.g. where local mode differs from SageMaker."""
+
+    step: str
+    message: str
+
+
+@dataclass(frozen=True)
 class StepFinished:
     record: StepRecord
 
@@ -49,4 +58,4 @@ class ExecutionFinished:
     record: ExecutionRecord
 
 
-Event = ExecutionStarted | StepStarted | StepOutput | StepEpoch | StepFinished | ExecutionFinished
+Event = ExecutionStarted | StepStarted | StepOutput | StepEpoch | StepNotice | StepFinished | ExecutionFinished

@@ -7,12 +7,13 @@ of the steps that finished stay in the store and in the cache, so the next run r
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
+import errno
 import os
+import shutil
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,26 +22,36 @@ from pipelines.definition import iter_steps, load, resolve_parameters
 from pipelines.local import tracking
 from pipelines.local.cache import CacheEntry, StepCache, cache_key, input_uris, output_uris
 from pipelines.local.deployment import create_endpoint, create_endpoint_config, create_model
-from pipelines.local.errors import LocalModeError, StepFailure, UnsupportedConstruct
+from pipelines.local.errors import LocalModeError, NoSpaceLeft, StepFailure, UnsupportedConstruct
 from pipelines.local.events import (
     Event,
     ExecutionFinished,
     ExecutionStarted,
     StepEpoch,
     StepFinished,
+    StepNotice,
     StepOutput,
     StepStarted,
 )
 from pipelines.local.expressions import Scope, condition_holds, evaluate, render
 from pipelines.local.imagespec import image_spec_for_uri, infer_repository_prefix
 from pipelines.local.jobs import JobRun, run_processing, run_training
+from pipelines.local.lock import exclusive_run
 from pipelines.local.metrics import parse_epoch_line
 from pipelines.local.naming import arn, job_name, new_execution_id
 from pipelines.local.plan import PlannedStep, plan
-from pipelines.local.records import EXECUTING, FAILED, STOPPED, SUCCEEDED, ExecutionRecord, StepRecord, now_iso
+from pipelines.local.records import (
+    FAILED,
+    STOPPED,
+    SUCCEEDED,
+    ExecutionRecord,
+    StepRecord,
+    fail_orphans,
+    now_iso,
+)
 from pipelines.local.registration import register_model
 from pipelines.local.registry import LocalRegistry
-from pipelines.local.state import HOME_ENV, StateDir
+from pipelines.local.state import StateDir
 from pipelines.local.store import LocalStore
 from pipelines.local.validation import definition_problems
 
@@ -64,8 +75,10 @@ def run_local(definition: str | dict[str, Any], parameters: Mapping[str, Any] | 
 
     Raises:
         ParameterError: an unknown parameter, a value of the wrong type, or a parameter with no value.
-        LocalModeError: another local run is using the state directory.
-        KeyboardInterrupt: after the running job was stopped and the execution recorded as Stopped.
+        LocalModeError: another local run is using the state directory, or the state directory is a copy of one
+            created elsewhere (NoSpaceLeft: the disk filled up; the execution is recorded as Failed where possible).
+        KeyboardInterrupt: after the running job was stopped and the execution recorded as Stopped (Interrupted
+            when SIGINT or SIGTERM arrived through the CLI's handler).
     """
     document = load(definition)
     values = resolve_parameters(document, dict(parameters or {}))
@@ -74,35 +87,10 @@ def run_local(definition: str | dict[str, Any], parameters: Mapping[str, Any] | 
     record = ExecutionRecord(execution_id=execution_id, pipeline_name=pipeline_name,
                              arn=arn("pipeline", f"{pipeline_name}/execution/{execution_id}"),
                              directory=str(state.execution_dir(execution_id)), parameters=values)
-    with _exclusive(state, execution_id):
+    with exclusive_run(state, f"execution {execution_id}"):
+        fail_orphans(state)
         return _Execution(document, state, record, no_cache=no_cache, on_event=on_event,
                           repository_prefix=repository_prefix).run()
-
-
-@contextmanager
-def _exclusive(state: StateDir, execution_id: str) -> Iterator[None]:
-    """One run at a time per state directory: runs share output URIs, the cache and the endpoints.
-
-    Raises:
-        LocalModeError: another run holds the state directory.
-    """
-    state.root.mkdir(parents=True, exist_ok=True)
-    with (state.root / "run.lock").open("a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().strip() or "another process"
-            raise LocalModeError(f"{state.root} is in use by another local run ({holder}); wait for it to finish "
-                                 f"or use another state directory ({HOME_ENV})") from None
-        lock.seek(0)
-        lock.truncate()
-        lock.write(f"execution {execution_id}, pid {os.getpid()}")
-        lock.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class _Execution:
@@ -156,12 +144,16 @@ class _Execution:
                     failed = self.record.steps[-1]
                     self._finish(FAILED, started, f"{failed.name}: {failed.failure_reason}")
                     return self.record
-        except KeyboardInterrupt:
-            for step in self.record.steps:
-                if step.status == EXECUTING:
-                    step.status, step.failure_reason, step.ended_at = STOPPED, "interrupted", now_iso()
-            self._finish(STOPPED, started, "interrupted")
+        except KeyboardInterrupt as exc:
+            self._finish(STOPPED, started, _interruption(exc))
             raise
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            reason = f"no space left on device while writing {exc.filename or self.directory}"
+            with contextlib.suppress(OSError):  # recorded where the disk still lets us
+                self._finish(FAILED, started, reason)
+            raise NoSpaceLeft(reason) from None
         self._finish(SUCCEEDED, started, None)
         return self.record
 
@@ -188,8 +180,28 @@ class _Execution:
         try:
             self.scope.properties[item.name] = self._dispatch(item, step)
             step.status = SUCCEEDED
+        except KeyboardInterrupt as exc:  # the job was stopped (run_logged does it on the way out)
+            step.status, step.failure_reason = STOPPED, _interruption(exc)
+            step.ended_at, step.elapsed_s = now_iso(), round(time.monotonic() - started, 3)
+            self.record.save()
+            self.emit(StepFinished(step))
+            if item.type == "Training" and "TrainingJobName" in self.scope.execution:
+                with contextlib.suppress(Exception):  # best effort: the Stopped record is what must not be lost
+                    tracking.end_stopped_runs(self.state, self.scope.execution["TrainingJobName"])
+            raise
         except LocalModeError as exc:
             step.status, step.failure_reason = FAILED, str(exc)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            step.status = FAILED
+            step.failure_reason = f"no space left on device while writing {exc.filename or self.directory}"
+            step.ended_at, step.elapsed_s = now_iso(), round(time.monotonic() - started, 3)
+            shutil.rmtree(self.directory / "jobs" / item.name, ignore_errors=True)  # frees what the job wrote
+            with contextlib.suppress(OSError):
+                self.record.save()
+            self.emit(StepFinished(step))
+            raise
         except Exception as exc:  # a bug here must still end the run cleanly, with its traceback in the step log
             step.status, step.failure_reason = FAILED, f"local executor error: {type(exc).__name__}: {exc}"
             log = self._log_path(item.name)
@@ -257,14 +269,16 @@ class _Execution:
         arguments = evaluate(raw, self.scope)
         image_uri = (arguments["AppSpecification"]["ImageUri"] if kind == "Processing"
                      else arguments["AlgorithmSpecification"].get("TrainingImage", ""))
-        image = image_spec_for_uri(image_uri, self.repository_prefix).name
+        image = images.content_hash(image_spec_for_uri(image_uri, self.repository_prefix).name)
         inputs = {uri: self.store.fingerprint(uri) for uri in input_uris(kind, arguments)}
-        key = cache_key(item.name, kind, arguments, images.content_hash(image), inputs)
+        key = cache_key(item.name, kind, arguments)
         cache_config = item.step.get("CacheConfig") or {}
         caching = bool(cache_config.get("Enabled")) and not self.no_cache
         if caching:
-            lookup = self.cache.lookup(item.name, key, cache_config.get("ExpireAfter"))
+            lookup = self.cache.lookup(item.name, key, cache_config.get("ExpireAfter"), inputs=inputs, image=image)
             step.metadata["Cache"] = lookup.reason
+            if lookup.notice:
+                self._notice(step, lookup.notice)
             if lookup.entry is not None:
                 step.cache_hit = True
                 step.metadata["CacheHitResult"] = {"SourceExecutionId": lookup.entry.execution_id}
@@ -277,7 +291,7 @@ class _Execution:
         self.record.save()
         job = JobRun(state=self.state, work_dir=self.directory / "jobs" / item.name, log_path=log_path,
                      job_name=name, repository_prefix=self.repository_prefix,
-                     on_line=self._line_listener(item.name, arguments))
+                     on_line=self._line_listener(item.name, arguments), on_start=self._job_started(step))
         if kind == "Processing":
             properties = run_processing(arguments, job)
         else:
@@ -287,10 +301,17 @@ class _Execution:
             job.overrides = {"MLFLOW_TRACKING_URI": self.state.tracking_uri}
             properties = run_training(arguments, job)
         if caching:
-            outputs = {uri: self.store.fingerprint(uri) for uri in output_uris(kind, properties)}
-            self.cache.save(CacheEntry(key, item.name, self.record.execution_id, time.time(), properties, outputs))
+            outputs = {uri: self.store.digest(uri) for uri in output_uris(kind, properties)}
+            self.cache.save(CacheEntry(key, item.name, self.record.execution_id, time.time(), properties, outputs,
+                                       inputs, image, image_uri))
         self._job_metadata(kind, properties, step)
         return properties
+
+    def _notice(self, step: StepRecord, message: str) -> None:
+        """Something a person must hear about now (not only in the record), e.g. where local mode differs from
+        SageMaker."""
+        step.metadata.setdefault("Notices", []).append(message)
+        self.emit(StepNotice(step.name, message))
 
     @staticmethod
     def _job_metadata(kind: str, properties: dict[str, Any], step: StepRecord) -> None:
@@ -305,6 +326,14 @@ class _Execution:
                 "Name": properties["TrainingJobName"], "Arn": properties["TrainingJobArn"],
                 "ModelArtifacts": properties["ModelArtifacts"]["S3ModelArtifacts"],
                 "FinalMetrics": {m["MetricName"]: m["Value"] for m in properties.get("FinalMetricDataList", [])}}
+
+    def _job_started(self, step: StepRecord) -> Callable[[int], None]:
+        """Record the job's process id: if this run is killed, the next command stops the orphaned job."""
+        def on_start(pid: int) -> None:
+            step.job_pid = pid
+            self.record.save()
+
+        return on_start
 
     def _line_listener(self, name: str, arguments: dict[str, Any]) -> Callable[[str], None]:
         epochs_text = arguments.get("HyperParameters", {}).get("epochs")
@@ -328,3 +357,8 @@ class _Execution:
 
     def _log_path(self, step_name: str) -> Path:
         return self.directory / "logs" / f"{step_name}.log"
+
+
+def _interruption(exc: KeyboardInterrupt) -> str:
+    """The reason a stopped step or execution records: which signal stopped it."""
+    return f"interrupted by {getattr(exc, 'signal_name', 'SIGINT')}: the running job was stopped"

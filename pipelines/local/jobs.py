@@ -50,6 +50,7 @@ class JobRun:
     defaults: Mapping[str, str] = field(default_factory=dict)
     overrides: Mapping[str, str] = field(default_factory=dict)
     on_line: Callable[[str], None] | None = None
+    on_start: Callable[[int], None] | None = None  # gets the job's process id
 
     @property
     def store(self) -> LocalStore:
@@ -58,6 +59,11 @@ class JobRun:
     @property
     def opt_ml(self) -> Path:
         return self.work_dir / "opt_ml"
+
+    @property
+    def tmp_dir(self) -> Path:
+        """The job's own /tmp (``TMPDIR``): on SageMaker each job's container has one, gone when the job ends."""
+        return self.work_dir / "tmp"
 
 
 def container_path(opt_ml: Path, path: str) -> Path:
@@ -193,11 +199,17 @@ def _run(command: list[str], spec: ImageSpec, arguments: Mapping[str, Any], job:
         **job.overrides,
         **job_variables,
         "OPT_ML_ROOT": str(job.opt_ml),
+        "LOCAL_S3_ROOT": str(job.store.root),  # s3:// URIs a job reads itself resolve in the local store
         "PYTHONUNBUFFERED": "1",  # epoch lines and failures show up live
+        "TMPDIR": str(job.tmp_dir),
     }
     limit = arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
-    return run_logged(command, env=environment, cwd=spec.workdir, log_path=job.log_path, on_line=job.on_line,
-                      timeout_s=float(limit) if limit else None)
+    job.tmp_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return run_logged(command, env=environment, cwd=spec.workdir, log_path=job.log_path, on_line=job.on_line,
+                          timeout_s=float(limit) if limit else None, on_start=job.on_start)
+    finally:  # however the job ended: stopped, killed or failed, its /tmp goes with it, as its container's would
+        shutil.rmtree(job.tmp_dir, ignore_errors=True)
 
 
 def _failure_reason(opt_ml: Path, result: ProcessResult, arguments: Mapping[str, Any], log_path: Path) -> str:

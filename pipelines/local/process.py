@@ -11,12 +11,13 @@ import shlex
 import signal
 import subprocess
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ProcessResult", "pid_alive", "run_logged", "stop_group"]
+__all__ = ["ProcessResult", "pid_alive", "run_logged", "stop_group", "stop_orphan"]
 
 _TAIL_LINES = 20
 
@@ -33,8 +34,10 @@ class ProcessResult:
 
 
 def run_logged(argv: list[str], *, env: Mapping[str, str], cwd: Path | None, log_path: Path,
-               on_line: Callable[[str], None] | None = None, timeout_s: float | None = None) -> ProcessResult:
-    """Run ``argv`` to the end, appending stdout and stderr (merged) to ``log_path`` line by line."""
+               on_line: Callable[[str], None] | None = None, timeout_s: float | None = None,
+               on_start: Callable[[int], None] | None = None) -> ProcessResult:
+    """Run ``argv`` to the end, appending stdout and stderr (merged) to ``log_path`` line by line; ``on_start`` gets
+    the process id (also its process group's) as soon as it runs."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     timed_out = threading.Event()
@@ -44,6 +47,13 @@ def run_logged(argv: list[str], *, env: Mapping[str, str], cwd: Path | None, log
         process = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1,
                                    start_new_session=True)
+
+        if on_start:
+            try:
+                on_start(process.pid)
+            except BaseException:
+                stop_group(process)
+                raise
 
         def expire() -> None:
             timed_out.set()
@@ -101,3 +111,29 @@ def pid_alive(pid: int) -> bool:
         return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True  # no /proc (macOS): the signal test is all there is
+
+
+def stop_orphan(pid: int, opt_ml_root: str) -> bool:
+    """Stop the process group of a job whose local run died (SIGKILL does not reach a job's own session), when the
+    process with that id is still that job: its environment has ``OPT_ML_ROOT=<opt_ml_root>``. Where /proc cannot
+    tell (macOS), nothing is stopped.
+
+    Returns:
+        Whether a job was found and stopped.
+    """
+    try:
+        environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    if f"OPT_ML_ROOT={opt_ml_root}".encode() not in environment:
+        return False  # the id went to another process since
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return True
+        for _ in range(50):
+            if not pid_alive(pid):
+                return True
+            time.sleep(0.1)
+    return True

@@ -17,6 +17,7 @@ from pipelines.local.events import (
     ExecutionStarted,
     StepEpoch,
     StepFinished,
+    StepNotice,
     StepOutput,
     StepStarted,
 )
@@ -77,6 +78,8 @@ class ConsoleProgress:
             metrics = " ".join(f"{k}={v:.3f}" for k, v in event.metrics.items())
             row.detail = f"epoch {event.epoch}{of} {metrics}"
             self._line(f"{event.step}: epoch {event.epoch}{of} {metrics}")
+        elif isinstance(event, StepNotice):
+            self._print(f"notice: {event.step}: {event.message}")
         elif isinstance(event, StepOutput):
             if self.verbose:
                 self._print(f"  {event.step} | {event.line}")

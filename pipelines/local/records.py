@@ -1,11 +1,13 @@
 """Execution records: what ran, when, for how long, from the cache or not, why it failed, where its log is.
 
 One JSON file per execution (``executions/<id>/execution.json``), rewritten atomically at every step change, so
-``status`` in another terminal follows a run live, and a run whose process died is recognised as such.
+``status`` in another terminal follows a run live. A run whose process died (SIGKILL, a crash) is recorded as Failed
+("interrupted") by the next command that reads it; a record that cannot be read is listed as Unreadable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -14,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.local.errors import LocalModeError
-from pipelines.local.process import pid_alive
+from pipelines.local.process import pid_alive, stop_orphan
 from pipelines.local.state import StateDir
 
-__all__ = ["EXECUTING", "FAILED", "STOPPED", "SUCCEEDED", "ExecutionRecord", "StepRecord", "get_execution",
-           "list_executions", "now_iso"]
+__all__ = ["EXECUTING", "FAILED", "STOPPED", "SUCCEEDED", "UNREADABLE", "ExecutionRecord", "StepRecord",
+           "fail_orphans", "get_execution", "list_executions", "now_iso"]
 
 EXECUTING, SUCCEEDED, FAILED, STOPPED = "Executing", "Succeeded", "Failed", "Stopped"
+UNREADABLE = "Unreadable"  # not a SageMaker status: the record file is damaged
 RECORD_FILE = "execution.json"
 
 
@@ -42,6 +45,7 @@ class StepRecord:
     failure_reason: str | None = None
     log_path: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    job_pid: int | None = None  # the job's process (and process group) while it runs
 
 
 @dataclass
@@ -81,21 +85,48 @@ class ExecutionRecord:
         path = Path(self.directory) / RECORD_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(self.to_dict(), indent=2, default=str))
-        partial.replace(path)
+        try:
+            partial.write_text(json.dumps(self.to_dict(), indent=2, default=str))
+            partial.replace(path)
+        except OSError as exc:  # disk full, say: no partial file left, and the error names the record
+            partial.unlink(missing_ok=True)
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         return path
 
 
-def _load(path: Path) -> ExecutionRecord:
-    record = ExecutionRecord.from_dict(json.loads(path.read_text()))
-    if record.status == EXECUTING and not pid_alive(record.pid):
+def _load(path: Path, orphaned: bool = False) -> ExecutionRecord:
+    """The record in ``path``; an Executing one whose process is gone (or, with ``orphaned``, any Executing one) is
+    recorded as Failed, and a damaged file comes back as an Unreadable record naming it."""
+    try:
+        record = ExecutionRecord.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        modified = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc) if path.exists() else None
+        return ExecutionRecord(
+            execution_id=path.parent.name, pipeline_name="?", arn="", directory=str(path.parent), parameters={},
+            status=UNREADABLE, started_at=(modified.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+                                           if modified else ""), pid=0,
+            failure_reason=f"{path} is not a readable execution record ({type(exc).__name__}: {exc})")
+    if record.status == EXECUTING and (orphaned or not pid_alive(record.pid)):
         record.status = FAILED
-        record.failure_reason = (f"the local run's process ({record.pid}) ended before the execution finished "
-                                 "(interrupted or killed)")
+        record.failure_reason = (f"interrupted: the local run's process ({record.pid}) ended before the execution "
+                                 "finished (killed, or the machine stopped)")
+        record.ended_at = record.ended_at or now_iso()
         for step in record.steps:
             if step.status == EXECUTING:
                 step.status, step.failure_reason = FAILED, record.failure_reason
+                if step.job_pid:  # the job has a session of its own: the SIGKILL that ended the run missed it
+                    stop_orphan(step.job_pid, str(Path(record.directory) / "jobs" / step.name / "opt_ml"))
+        with contextlib.suppress(OSError):  # a read-only state dir still lists it as Failed
+            record.save()
     return record
+
+
+def fail_orphans(state_dir: str | os.PathLike[str] | StateDir | None = None) -> None:
+    """Record as Failed every execution still marked Executing; called by a run that holds the run lock, so no
+    other run can be executing them."""
+    root = StateDir.at(state_dir).executions
+    for path in root.glob(f"*/{RECORD_FILE}") if root.is_dir() else []:
+        _load(path, orphaned=True)
 
 
 def list_executions(state_dir: str | os.PathLike[str] | StateDir | None = None) -> list[ExecutionRecord]:

@@ -5,15 +5,19 @@ Approved, Rejected), the headline metrics of evaluation.json (``metric.mAP50_95`
 (``PipelineExecutionId``, ``TrainingImageTag`` ...), the inference image and the artefact's store URI. The
 artefact itself (model.tar.gz, with evaluation.json beside it) is copied into the MLflow artifact root, so a version
 stays servable whatever happens to the store. When the training job that made the model logged an MLflow run, the
-version is attached to that run (its epochs show next to the version in the MLflow UI). The approved version also
-gets the alias ``approved``. MLflow is imported on first use only.
+version is attached to that run (its epochs show next to the version in the MLflow UI). The newest version that is
+Approved carries the alias ``approved``. Writes (register, approve, reject) hold a file lock, one at a time, so a
+version's status and the alias always agree. MLflow is imported on first use only.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,7 +44,7 @@ __all__ = ["APPROVAL_STATUSES", "Comparison", "LocalModelRegistry", "LocalRegist
 
 APPROVED_ALIAS = "approved"
 METRIC_TAG = "metric."
-TRAINING_JOB_TAG = "sagemaker.training_job_name"  # set by the training image on its MLflow run
+NOTE_TAG = "ApprovalDescription"  # UpdateModelPackage's field for the reason of an approval or a rejection
 MODEL_FILE = "model.tar.gz"
 EVALUATION_FILE = "evaluation.json"
 
@@ -123,21 +127,31 @@ class LocalRegistry:
         _check_status(approval_status)
         if not Path(model_file).is_file():
             raise LocalModeError(f"cannot register {model_file}: no such model file")
-        from mlflow.entities import Metric
         from mlflow.exceptions import MlflowException
 
         client = self.client
-        try:
-            client.get_registered_model(group)
-        except MlflowException:
-            client.create_registered_model(group, description=f"Model package group {group} (local mode)")
+        with self._writing():
+            try:
+                client.get_registered_model(group)
+            except MlflowException:
+                client.create_registered_model(group, description=f"Model package group {group} (local mode)")
+            return self._register(group, model_file, approval_status, evaluation, metadata, model_data_url, image,
+                                  training_job_name, description, attachments or {})
+
+    def _register(self, group: str, model_file: Path, approval_status: str, evaluation: dict[str, Any] | None,
+                  metadata: dict[str, str] | None, model_data_url: str | None, image: str | None,
+                  training_job_name: str | None, description: str | None,
+                  attachments: dict[str, Path]) -> ModelVersion:
+        from mlflow.entities import Metric
+
+        client = self.client
         run_id, own_run = self._run_for(group, training_job_name)
         folder = f"registrations/{(metadata or {}).get('PipelineExecutionId') or _stamp()}"
         with tempfile.TemporaryDirectory(prefix="register-") as staging:
             (Path(staging) / MODEL_FILE).symlink_to(Path(model_file).resolve())  # copied once, by MLflow
             if evaluation is not None:
                 (Path(staging) / EVALUATION_FILE).write_text(json.dumps(evaluation, indent=2))
-            for name, file in (attachments or {}).items():
+            for name, file in attachments.items():
                 (Path(staging) / name).parent.mkdir(parents=True, exist_ok=True)
                 (Path(staging) / name).symlink_to(Path(file).resolve())
             client.log_artifacts(run_id, staging, artifact_path=folder)
@@ -156,17 +170,35 @@ class LocalRegistry:
         }
         source = f"{client.get_run(run_id).info.artifact_uri}/{folder}"
         created = client.create_model_version(group, source=source, run_id=run_id, tags=tags, description=description)
-        version = self._version(created)
         if approval_status == "Approved":
-            client.set_registered_model_alias(group, APPROVED_ALIAS, str(version.version))
-        return version
+            self._move_alias(group)
+        return self._version(created)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One registry write at a time, across processes (MLflow has no transaction spanning tags and aliases)."""
+        self.state.ensure()
+        with (self.state.root / "registry.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _move_alias(self, group: str) -> None:
+        """``approved`` names the newest version that is Approved, or nothing when none is."""
+        approved = self.latest(group, "Approved")
+        if approved is not None:
+            self.client.set_registered_model_alias(group, APPROVED_ALIAS, str(approved.version))
+        elif APPROVED_ALIAS in (self.client.get_registered_model(group).aliases or {}):
+            self.client.delete_registered_model_alias(group, APPROVED_ALIAS)
 
     def _run_for(self, group: str, training_job_name: str | None) -> tuple[str, bool]:
         """The training job's MLflow run when it logged one, else a new run in the group's experiment."""
         client = self.client
         if training_job_name:
             experiments = [e.experiment_id for e in client.search_experiments()]
-            runs = client.search_runs(experiments, f"tags.`{TRAINING_JOB_TAG}` = '{training_job_name}'",
+            runs = client.search_runs(experiments, f"tags.`{tracking.TRAINING_JOB_TAG}` = '{training_job_name}'",
                                       max_results=1) if experiments else []
             if runs:
                 return runs[0].info.run_id, False
@@ -216,23 +248,23 @@ class LocalRegistry:
         return next((v for v in self.list_versions(group)
                      if approval_status is None or v.approval_status == approval_status), None)
 
-    def set_approval(self, group: str, version: int | str, status: str) -> ModelVersion:
-        """Approve or reject a version (``approved`` alias moves to the newest approval).
+    def set_approval(self, group: str, version: int | str, status: str, note: str | None = None) -> ModelVersion:
+        """Approve or reject a version, with an optional note (kept as its ApprovalDescription); the ``approved``
+        alias then names the newest version still Approved.
 
         Raises:
             LocalModeError: an unknown status, group or version.
         """
         _check_status(status)
-        current = self.get(group, version)
-        client = self.client
-        client.set_model_version_tag(group, str(current.version), "ModelApprovalStatus", status)
-        client.set_model_version_tag(group, str(current.version), "ApprovalUpdatedAt", _stamp())
-        aliases = client.get_registered_model(group).aliases or {}
-        if status == "Approved":
-            client.set_registered_model_alias(group, APPROVED_ALIAS, str(current.version))
-        elif str(aliases.get(APPROVED_ALIAS)) == str(current.version):
-            client.delete_registered_model_alias(group, APPROVED_ALIAS)
-        return self.get(group, current.version)
+        with self._writing():
+            current = self.get(group, version)
+            client = self.client
+            client.set_model_version_tag(group, str(current.version), "ModelApprovalStatus", status)
+            client.set_model_version_tag(group, str(current.version), "ApprovalUpdatedAt", _stamp())
+            if note is not None:
+                client.set_model_version_tag(group, str(current.version), NOTE_TAG, note)
+            self._move_alias(group)
+            return self.get(group, current.version)
 
     def compare(self, group: str, a: int | str, b: int | str) -> Comparison:
         """The metrics of versions ``a`` and ``b`` side by side, with ``b - a``.
@@ -306,7 +338,7 @@ class LocalModelRegistry:
         return self._summary(found) if found else None
 
     def set_approval(self, group: str, version: int, status: str, note: str | None = None) -> ModelVersionSummary:
-        return self._summary(self._call(self.local.set_approval, group, version, status))
+        return self._summary(self._call(self.local.set_approval, group, version, status, note))
 
     @staticmethod
     def _call(function, *args):

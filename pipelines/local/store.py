@@ -6,10 +6,12 @@ input URI may also be a local path (or ``file://``): user data is read from wher
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -78,10 +80,14 @@ class LocalStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = target.with_name(f".{target.name}.incoming-{os.getpid()}")
         _remove(staging)
-        if source.is_dir():
-            shutil.copytree(source, staging)
-        else:
-            shutil.copy2(source, staging)
+        try:
+            if source.is_dir():
+                shutil.copytree(source, staging)
+            else:
+                shutil.copy2(source, staging)
+        except OSError as exc:  # disk full, say: no half-copied folder is left behind
+            _remove(staging)
+            raise _writing_error(exc, staging) from None
         retired = target.with_name(f".{target.name}.retired-{os.getpid()}")
         if target.exists():
             target.rename(retired)
@@ -101,21 +107,37 @@ class LocalStore:
             raise StepFailure(f"{uri} is not a readable JSON file: {exc}") from None
 
     def fingerprint(self, uri: str) -> str | None:
-        """A digest of the names, sizes and modification times under ``uri``; None when nothing is there.
+        """A digest of the names, sizes, modification and change times under ``uri``; None when nothing is there.
 
-        Cheap on large datasets (no file is read), and it changes whenever a file is rewritten, which is what the
-        cache needs to know.
+        Cheap on large datasets (no file is read), and it changes whenever a file is rewritten, even when its size
+        and modification time are put back (the change time cannot be set), which is what the cache needs to know
+        about the data a job reads.
         """
+        return self._digest(uri, lambda file: f"{file.stat().st_size}\0{file.stat().st_mtime_ns}\0"
+                                              f"{file.stat().st_ctime_ns}".encode())
+
+    def digest(self, uri: str) -> str | None:
+        """A SHA-256 of the names and contents of the files under ``uri``; None when nothing is there."""
+        return self._digest(uri, _file_sha256)
+
+    def _digest(self, uri: str, describe: Callable[[Path], bytes]) -> str | None:
         path = self.path(uri)
         if not path.exists():
             return None
         digest = hashlib.sha256()
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         for file in files:
-            stat = file.stat()
             relative = file.relative_to(path).as_posix() if path.is_dir() else file.name
-            digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            digest.update(relative.encode() + b"\0" + describe(file) + b"\n")
         return digest.hexdigest()
+
+
+def _file_sha256(file: Path) -> bytes:
+    digest = hashlib.sha256()
+    with file.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest().encode()
 
 
 def _remove(path: Path) -> None:
@@ -123,3 +145,12 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
         path.unlink()
+
+
+def _writing_error(exc: OSError, path: Path) -> OSError:
+    """The error, naming the path being written (copy errors often name none; copytree gathers them in a list)."""
+    if isinstance(exc, shutil.Error):
+        if not any("No space left on device" in str(error) for error in exc.args[0]):
+            return exc
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    return OSError(exc.errno, exc.strerror, exc.filename or str(path))

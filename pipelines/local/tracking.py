@@ -20,7 +20,9 @@ from pipelines.local.state import StateDir
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-__all__ = ["client", "ensure_experiment", "mlflow_ui_command"]
+__all__ = ["TRAINING_JOB_TAG", "client", "end_stopped_runs", "ensure_experiment", "mlflow_ui_command"]
+
+TRAINING_JOB_TAG = "sagemaker.training_job_name"  # set by the training image on its MLflow run
 
 
 def client(state: StateDir) -> MlflowClient:
@@ -30,11 +32,14 @@ def client(state: StateDir) -> MlflowClient:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from mlflow import MlflowClient
 
-    # MLflow imports polars, which makes system calls restart after SIGINT: Ctrl-C during a job would then wait for
-    # the job's next line of output. Python's own behaviour (interrupt the call, raise KeyboardInterrupt) comes back.
-    with contextlib.suppress(ValueError, OSError):
-        signal.siginterrupt(signal.SIGINT, True)
-    state.root.mkdir(parents=True, exist_ok=True)
+    # MLflow imports polars, which makes system calls restart after SIGINT: Ctrl-C (or SIGTERM) during a job would
+    # then wait for the job's next line of output. Python's own behaviour (interrupt the call, raise) comes back.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, OSError):
+            signal.siginterrupt(stop, True)
+    state.ensure()
+    if not state.mlflow_db.exists():  # owner-only, as the state directory; an empty file is an empty SQLite database
+        os.close(os.open(state.mlflow_db, os.O_CREAT | os.O_WRONLY, 0o600))
     return MlflowClient(tracking_uri=state.tracking_uri, registry_uri=state.tracking_uri)
 
 
@@ -51,3 +56,14 @@ def ensure_experiment(state: StateDir, name: str) -> str:
 def mlflow_ui_command(state_dir: str | os.PathLike[str] | StateDir | None = None) -> str:
     """The command that shows the local runs and registered models in the MLflow UI."""
     return f"mlflow ui --backend-store-uri {StateDir.at(state_dir).tracking_uri}"
+
+
+def end_stopped_runs(state: StateDir, training_job_name: str) -> None:
+    """Mark KILLED the MLflow runs of a training job that was stopped: it left them RUNNING, or, when it handled the
+    SIGTERM itself, FAILED (it cannot tell a stop from a failure)."""
+    mlflow = client(state)
+    experiments = [e.experiment_id for e in mlflow.search_experiments()]
+    query = f"tags.`{TRAINING_JOB_TAG}` = '{training_job_name}'"
+    for run in mlflow.search_runs(experiments, query) if experiments else []:
+        if run.info.status in ("RUNNING", "FAILED"):
+            mlflow.set_terminated(run.info.run_id, "KILLED")

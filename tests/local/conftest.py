@@ -40,6 +40,7 @@ if mode == "crash":
     print("something went badly wrong", flush=True)
     sys.exit(3)
 if mode == "sleep":
+    print(f"sleeping, pid {os.getpid()}", flush=True)
     time.sleep(60)
 raw = root / "processing" / "input" / "raw"
 for split in ("train", "val", "test", "report"):
@@ -59,6 +60,15 @@ print("fake train", sys.argv[1:], channels, "tracking:", os.environ.get("MLFLOW_
 if os.environ.get("FAKE_MODE") == "fail":
     (root / "output" / "failure").write_text("CUDA out of memory (fake)\\n")
     sys.exit(1)
+if os.environ.get("FAKE_MODE") == "sleep":  # a long training job: an MLflow run open, data in a temporary folder
+    import tempfile, time
+    from mlflow import MlflowClient
+    client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+    experiment = client.get_experiment_by_name(os.environ["MLFLOW_EXPERIMENT_NAME"]).experiment_id
+    run = client.create_run(experiment, tags={"sagemaker.training_job_name": os.environ["TRAINING_JOB_NAME"]})
+    data = tempfile.mkdtemp(prefix="yolo-data-")
+    print(f"training, pid {os.getpid()}, run {run.info.run_id}, data {data}", flush=True)
+    time.sleep(60)
 for epoch in range(1, int(hp["epochs"]) + 1):
     print(f"[metrics] epoch={epoch} precision=0.5 recall=0.4 mAP50={0.1 * epoch:.5f} mAP50-95={0.05 * epoch:.5f}",
           flush=True)
@@ -125,6 +135,16 @@ def with_fakes(definition: dict[str, Any], scripts: dict[str, Path], *, prepare:
     evaluation_app["ContainerEntrypoint"] = ["python3", str(scripts["evaluate"])]
     evaluation_app["ContainerArguments"] = ["--map", str(map_value)]
     return fake
+
+
+def precompile(state: Path, definition: dict[str, Any]) -> None:
+    """Put ``definition`` where ``run --local`` keeps the compiled definition of the default configuration, so the
+    CLI runs it (and skips the SDK)."""
+    from pipelines.compiled import definition_key
+
+    definitions = state / "definitions"
+    definitions.mkdir(parents=True, exist_ok=True)
+    (definitions / f"{definition_key(load_config())}.json").write_text(json.dumps(definition))
 
 
 @pytest.fixture(scope="session")

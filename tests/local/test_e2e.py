@@ -125,7 +125,9 @@ def test_the_staging_endpoint_answers_invocations(pipeline):
     assert endpoint.status == "InService"
     assert pipeline["first"].step("StagingEndpoint").metadata["Endpoint"]["Url"] == endpoint.url
     store = LocalStore(pipeline["state"].store)
-    images = sorted(store.path("s3://yolo-pipelines-artifacts/yolo11-detection/data/test/images").glob("*.jpg"))
+    test_split = pipeline["first"].step("PrepareData").metadata["ProcessingJob"]["Outputs"]["test"]  # per execution
+    images = sorted(store.path(f"{test_split.rstrip('/')}/images").glob("*.jpg"))
+    assert images
     answers = [invoke(endpoint.url, image.read_bytes(), "image/jpeg") for image in images]
     detections = [p for answer in answers for p in answer["predictions"]]
     assert detections, answers

@@ -231,7 +231,7 @@ def test_an_interrupted_run_stops_its_job_and_is_recorded_as_stopped(factory_def
         run_local(with_fakes(factory_definition, fake_scripts, prepare="sleep"),
                   {**SMALL_PARAMETERS, "InputDataUri": str(raw_dir)}, state_dir, on_event=interrupt_once_the_job_runs)
     record = get_execution(state_dir)
-    assert (record.status, record.failure_reason) == ("Stopped", "interrupted")
+    assert (record.status, record.failure_reason) == ("Stopped", "interrupted by SIGINT: the running job was stopped")
     assert [(s.name, s.status) for s in record.steps] == [("PrepareData", "Stopped")]
     assert "fake prepare" in open(record.step("PrepareData").log_path).read()
     job_processes = subprocess.run(["pgrep", "-f", str(fake_scripts["prepare"])], capture_output=True, text=True)

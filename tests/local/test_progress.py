@@ -5,7 +5,15 @@ from __future__ import annotations
 import io
 
 from pipelines.local import ConsoleProgress, ExecutionRecord, StepRecord
-from pipelines.local.events import ExecutionFinished, ExecutionStarted, StepEpoch, StepFinished, StepOutput, StepStarted
+from pipelines.local.events import (
+    ExecutionFinished,
+    ExecutionStarted,
+    StepEpoch,
+    StepFinished,
+    StepNotice,
+    StepOutput,
+    StepStarted,
+)
 
 
 def events():
@@ -19,6 +27,7 @@ def events():
     yield StepStarted(StepRecord("PrepareData", "Processing"))
     yield StepFinished(prepare)
     yield StepStarted(StepRecord("TrainYOLO", "Training"))
+    yield StepNotice("TrainYOLO", "local mode differs from SageMaker: the data under input s3://b/d changed")
     yield StepOutput("TrainYOLO", "Ultralytics 8.4 [CPU]")
     yield StepEpoch("TrainYOLO", 1, 12, {"precision": 0.5, "mAP50-95": 0.25})
     yield StepFinished(train)
@@ -38,6 +47,7 @@ def test_plain_lines_when_not_a_terminal():
         "PrepareData: Executing",
         "PrepareData: Succeeded in 0.4 s (cache hit)",
         "TrainYOLO: Executing",
+        "notice: TrainYOLO: local mode differs from SageMaker: the data under input s3://b/d changed",
         "TrainYOLO: epoch 1/12 precision=0.500 mAP50-95=0.250",
         "TrainYOLO: Failed in 12.5 s: CUDA out of memory (log: /state/executions/abc123/logs/TrainYOLO.log)",
         "execution abc123 Failed in 13.0 s: TrainYOLO: CUDA out of memory",
@@ -66,3 +76,4 @@ def test_a_live_table_on_a_terminal():
     assert table_row.split()[:3] == ["TrainYOLO", "Failed", "12.5s"] and "CUDA out of memory" in table_row
     assert "execution abc123 Failed in 13.0 s: TrainYOLO: CUDA out of memory" in output
     assert "Not run" in output
+    assert "notice: TrainYOLO: local mode differs from SageMaker" in output  # printed above the table, not hidden

@@ -42,7 +42,26 @@ def test_an_execution_whose_process_died_reads_as_failed(tmp_path):
            steps=[StepRecord("TrainYOLO", "Training")])
     loaded = get_execution(state, "orphan")
     assert loaded.status == "Failed"
-    assert loaded.failure_reason.startswith(f"the local run's process ({int(dead.stdout)}) ended before the execution")
+    assert loaded.failure_reason.startswith(f"interrupted: the local run's process ({int(dead.stdout)}) ended before "
+                                            "the execution finished")
     assert loaded.step("TrainYOLO").status == "Failed"
     record(state, "live", "2026-01-02T00:00:00.000Z")  # this process: still running
     assert get_execution(state, "live").status == "Executing"
+
+
+def test_a_damaged_record_is_listed_as_unreadable(tmp_path, capsys):
+    from pipelines.cli.main import main
+
+    state = StateDir.at(tmp_path)
+    good = record(state, "good", "2026-01-02T00:00:00.000Z", status="Succeeded")
+    damaged = record(state, "damaged", "2026-01-01T00:00:00.000Z", status="Succeeded")
+    path = damaged.save()
+    path.write_text(path.read_text()[:50])
+    listed = {r.execution_id: r for r in list_executions(state)}
+    assert listed["good"].to_dict() == good.to_dict()
+    assert listed["damaged"].status == "Unreadable"
+    assert listed["damaged"].failure_reason.startswith(f"{path} is not a readable execution record (")
+    assert main(["executions", "--local", "--state-dir", str(tmp_path)]) == 0
+    assert "Unreadable" in capsys.readouterr().out
+    assert main(["status", "damaged", "--local", "--state-dir", str(tmp_path)]) == 0
+    assert f"reason     {path} is not a readable execution record" in capsys.readouterr().out

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import tarfile
+import threading
 
 import pytest
 
@@ -72,9 +75,60 @@ def test_approve_and_reject_move_the_approved_alias(registry, model_file):
     registry.set_approval(GROUP, 2, "Approved")
     assert client.get_registered_model(GROUP).aliases == {"approved": 2}
     assert registry.set_approval(GROUP, 2, "Rejected").approval_status == "Rejected"
-    assert client.get_registered_model(GROUP).aliases == {}
+    assert client.get_registered_model(GROUP).aliases == {"approved": 1}  # v1 is still Approved
     assert registry.get(GROUP, 1).approval_status == "Approved"
     assert "ApprovalUpdatedAt" in registry.get(GROUP, 2).tags
+    registry.set_approval(GROUP, 1, "Rejected")
+    assert client.get_registered_model(GROUP).aliases == {}
+
+
+def test_rejecting_an_older_version_keeps_the_alias_on_the_newer_approved_one(registry, model_file):
+    register(registry, model_file, 0.40)
+    register(registry, model_file, 0.45)
+    registry.set_approval(GROUP, 2, "Approved")
+    registry.set_approval(GROUP, 1, "Approved")  # an older version approved later: the newest approved keeps it
+    assert registry.client.get_registered_model(GROUP).aliases == {"approved": 2}
+    registry.set_approval(GROUP, 1, "Rejected")
+    assert registry.client.get_registered_model(GROUP).aliases == {"approved": 2}
+
+
+def test_the_approval_note_is_kept(registry, model_file, state_dir, capsys):
+    from pipelines.cli.main import main
+
+    register(registry, model_file, 0.40)
+    assert registry.set_approval(GROUP, 1, "Rejected", note="too many false positives").tags[
+        "ApprovalDescription"] == "too many false positives"
+    assert main(["registry", "approve", "1", "--note", "checked by hand", "--local", "--state-dir",
+                 str(state_dir)]) == 0
+    assert main(["registry", "show", "1", "--local", "--state-dir", str(state_dir)]) == 0
+    assert json.loads(capsys.readouterr().out)["details"]["ApprovalDescription"] == "checked by hand"
+
+
+def test_registry_writes_wait_for_each_other(registry, model_file, state_dir):
+    """A write waits while another holds the registry lock; concurrent approve and reject then always leave the
+    status and the alias in agreement."""
+    register(registry, model_file, 0.40)
+    done = threading.Event()
+    with (state_dir / "registry.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process writing
+        writer = threading.Thread(target=lambda: (LocalRegistry(state_dir).set_approval(GROUP, 1, "Approved"),
+                                                  done.set()))
+        writer.start()
+        assert not done.wait(1.0)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    writer.join()
+    assert done.is_set()
+
+    for _ in range(3):
+        threads = [threading.Thread(target=LocalRegistry(state_dir).set_approval, args=(GROUP, 1, status))
+                   for status in ("Approved", "Rejected")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        final = registry.get(GROUP, 1).approval_status
+        aliases = registry.client.get_registered_model(GROUP).aliases
+        assert aliases == ({"approved": 1} if final == "Approved" else {})
 
 
 def test_compare_lists_both_values_and_the_change(registry, model_file):

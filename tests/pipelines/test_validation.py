@@ -176,10 +176,12 @@ def test_every_problem_prints_step_field_value_rule_and_reference():
 def test_the_cli_exits_1_with_one_line_per_problem(capsys):
     sets = [arg for key, value in DEPLOYABLE.items() for arg in ("--set", f"{key}={value}")]
     assert main(["validate", *sets]) == 0
-    assert main(["validate", *sets, "--param", "TrainingInstanceCount=2"]) == 1
+    assert main(["validate", *sets, "--param", "TrainingInstanceType=ml.foo.bar"]) == 1
     out = capsys.readouterr().out.strip().splitlines()
-    assert out == ["TrainYOLO: ResourceConfig.InstanceCount = 2: the training image trains on the GPUs of one "
-                   "instance and refuses several hosts [containers/README.md, TrainYOLO contract]"]
+    assert len(out) == 1 and out[0].startswith('TrainYOLO: ResourceConfig.InstanceType = "ml.foo.bar": must be one of ')
+    # the parameter's bounds (the config's, checked when --param is parsed) refuse this one first: exit 2
+    assert main(["validate", *sets, "--param", "TrainingInstanceCount=2"]) == 2
+    assert "parameter TrainingInstanceCount: 2 is not allowed" in capsys.readouterr().err
     assert main(["validate"]) == 1  # no role, no registry: cannot be upserted
     assert main(["validate", "--local"]) == 0
 

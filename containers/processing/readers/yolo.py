@@ -1,53 +1,129 @@
-"""A YOLO dataset folder: ``images/`` (any depth), ``labels/`` mirroring it, and a ``data.yaml`` with ``names``.
+"""An Ultralytics / Roboflow YOLO dataset: a ``data.yaml`` with ``names`` and, usually, ``train``/``val``/``test``.
 
-An image without a label file is a background image (no objects), as in Ultralytics; a label file without an
-image is rejected.
+Split entries are image folders or list files (``train.txt``, CVAT's Ultralytics export), or lists of them, relative
+to ``path`` (itself relative to the yaml) or to the yaml; Roboflow writes ``../train/images`` meaning ``train/images``
+beside the yaml, which Ultralytics also accepts (``check_det_dataset`` retries without the leading ``../``). Without
+split entries the dataset is ``images/`` (any depth) with ``labels/`` mirroring it. Reference:
+https://docs.ultralytics.com/datasets/detect/
 """
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import yaml
 
 from containers.common.contract import JobFailure
-from containers.processing.dataset import Item, RawDataset, load_item
-from containers.processing.images import ImageInfo
-from containers.processing.labels import Box, LabelError, check_class_names, yolo_box
+from containers.processing.dataset import Item, RawDataset
+from containers.processing.labels import check_class_names
+from containers.processing.readers import yolo_files
+from containers.processing.safepath import InputRoot, OutsideInput, excerpt
+
+SPLIT_KEYS = {"train": "train", "val": "val", "test": "test"}
 
 
 def data_yaml(raw: Path) -> Path | None:
     """The dataset's YAML at the top of ``raw``: the one that defines ``names``."""
-    found = [p for p in sorted([*raw.glob("*.yaml"), *raw.glob("*.yml")]) if _has_names(p)]
+    found = [p for p in sorted([*raw.glob("*.yaml"), *raw.glob("*.yml")])
+             if InputRoot(raw).exists(p) and _has_names(p)]
     if len(found) > 1:
         raise JobFailure(f"several YAML files define 'names' ({', '.join(p.name for p in found)}): keep one data.yaml")
     return found[0] if found else None
 
 
-def read(raw: Path) -> RawDataset:
-    """Read every image under ``raw/images`` with its label file.
+def split_entries(config: Path) -> dict[str, list[str]]:
+    """The ``train``/``val``/``test`` entries of a data.yaml, each as a list of strings."""
+    document = yaml.safe_load(config.read_text())
+    entries = {}
+    for key, split in SPLIT_KEYS.items():
+        value = document.get(key)
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            entries[split] = value
+    return entries
+
+
+def read(src: InputRoot) -> RawDataset:
+    """Read the images of every split the data.yaml names (or of ``images/``) with their label files.
 
     Raises:
-        JobFailure: no data.yaml with names, no images folder, or an unusable class list.
+        JobFailure: no data.yaml with names, an unusable class list, or none of the split paths exists.
     """
+    raw = src.root
     config = data_yaml(raw)
     if config is None:
         raise JobFailure(f"no data.yaml with 'names' in {raw}: a YOLO dataset needs one (names: [class0, class1, ...])")
     names = _class_names(config)
-    image_dir, label_dir = raw / "images", raw / "labels"
-    if not image_dir.is_dir():
-        raise JobFailure(f"no images/ folder in {raw}: a YOLO dataset keeps images in images/ and labels in labels/")
-    images = sorted(p for p in image_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
-    items = []
-    for image in images:
-        label = label_dir / image.relative_to(image_dir).with_suffix(".txt")
-        items.append(load_item(image.relative_to(raw).as_posix(), image, partial(_parse, label, raw, names)))
-    image_stems = {image.relative_to(image_dir).with_suffix("") for image in images}
-    for label in sorted(label_dir.rglob("*.txt")) if label_dir.is_dir() else []:
-        if label.relative_to(label_dir).with_suffix("") not in image_stems:
-            items.append(Item(label.relative_to(raw).as_posix(), problem="label file without a matching image"))
-    return RawDataset("yolo", names, items, config.name)
+    entries = split_entries(config)
+    items: list[Item] = []
+    labels: set[Path] = set()
+    missing: list[str] = []
+    if not entries:
+        if not (raw / "images").is_dir():
+            raise JobFailure(f"no images/ folder in {raw} and no train/val paths in {config.name}: a YOLO dataset "
+                             "keeps images in images/ and labels in labels/, or names its split folders in data.yaml")
+        items, _ = yolo_files.folder_items(src, raw / "images", names, None)
+        if (raw / "labels").is_dir():
+            labels = set(src.walk(raw / "labels")[0])
+    for split, values in entries.items():
+        for value in values:
+            found = _split_source(src, config, value)
+            if found is None:
+                missing.append(f"{split}: {excerpt(value)}")
+                continue
+            if found.is_dir():
+                new, _ = yolo_files.folder_items(src, found, names, split)
+                label_dir = _labels_of(found)
+                if label_dir is not None:
+                    labels |= set(src.walk(label_dir)[0])
+            else:
+                images, problems = yolo_files.listed_images(src, found, [src.root, found.parent])
+                new = [*yolo_files.image_items(src, images, names, split), *problems]
+            items.extend(new)
+    if entries and len(missing) == sum(len(v) for v in entries.values()):
+        raise JobFailure(f"{config.name} names split paths that are not in the input ({'; '.join(missing)}): "
+                         "fix train/val/test (relative to 'path' or to the yaml), or put the folders beside it")
+    items.extend(yolo_files.orphan_labels(src, {p for p in labels if p.suffix == ".txt"}, items))
+    dataset = RawDataset("yolo", names, items, config.name)
+    if missing:
+        dataset.notes["missing_split_paths"] = missing
+    return dataset
+
+
+def _split_source(src: InputRoot, config: Path, value: str) -> Path | None:
+    """The folder or list file a split entry names, inside the input; None when it is not there."""
+    document = yaml.safe_load(config.read_text())
+    bases = [config.parent]
+    root = document.get("path")
+    if isinstance(root, str) and root:
+        try:
+            based = src.join(config.parent, root)
+            if based.resolve().is_relative_to(src.real):
+                bases.insert(0, based)
+        except OutsideInput:
+            pass  # an absolute 'path' from the exporting machine: the yaml's own folder stands in for it
+    variants = [value, value[3:]] if value.startswith("../") else [value]
+    for variant in variants:
+        for base in bases:
+            try:
+                candidate = src.join(base, variant.removeprefix("./"))
+            except OutsideInput:
+                continue
+            if candidate.is_dir() and candidate.resolve().is_relative_to(src.real):
+                return candidate
+            if candidate.suffix == ".txt" and src.exists(candidate):
+                return candidate
+    return None
+
+
+def _labels_of(images: Path) -> Path | None:
+    parts = images.parts
+    if "images" not in parts:
+        return None
+    index = len(parts) - 1 - parts[::-1].index("images")
+    labels = Path(*parts[:index], "labels", *parts[index + 1:])
+    return labels if labels.is_dir() else None
 
 
 def _has_names(path: Path) -> bool:
@@ -65,41 +141,10 @@ def _class_names(config: Path) -> list[str]:
         try:
             ids = sorted(int(key) for key in names)
         except (TypeError, ValueError):
-            raise JobFailure(f"{config.name}: 'names' keys must be class ids 0..n-1, got {list(names)}") from None
+            raise JobFailure(f"{config.name}: 'names' keys must be class ids 0..n-1, got {list(names)[:10]}") from None
         if ids != list(range(len(ids))):
-            raise JobFailure(f"{config.name}: 'names' ids must run 0..{len(ids) - 1} without gaps, got {ids}")
+            raise JobFailure(f"{config.name}: 'names' ids must run 0..{len(ids) - 1} without gaps, got {ids[:10]}")
         names = [names.get(i, names.get(str(i))) for i in ids]
     if not isinstance(names, list):
         raise JobFailure(f"{config.name}: 'names' must be a list of class names, got {type(names).__name__}")
     return check_class_names(names, config.name)
-
-
-def _parse(label: Path, raw: Path, names: list[str], info: ImageInfo) -> list[Box]:
-    """The boxes of one YOLO label file (``class x_center y_center width height`` per line, normalized)."""
-    if not label.exists():
-        return []
-    where = label.relative_to(raw).as_posix()
-    try:
-        text = label.read_text()
-    except UnicodeDecodeError:
-        raise LabelError(f"{where}: not a text file") from None
-    boxes = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        fields = line.split()
-        if not fields:
-            continue
-        if len(fields) != 5:
-            raise LabelError(f"{where} line {number}: expected 5 values 'class x_center y_center width height', "
-                             f"got {len(fields)}: {line.strip()!r}")
-        try:
-            class_id, *coords = int(fields[0]), *map(float, fields[1:])
-        except ValueError:
-            raise LabelError(f"{where} line {number}: not a class id and 4 numbers: {line.strip()!r}") from None
-        if not 0 <= class_id < len(names):
-            raise LabelError(f"{where} line {number}: class id {class_id} is out of range: "
-                             f"data.yaml names {len(names)} classes (ids 0-{len(names) - 1})")
-        try:
-            boxes.append(yolo_box(names[class_id], *coords))
-        except LabelError as exc:
-            raise LabelError(f"{where} line {number}: {exc}") from None
-    return boxes

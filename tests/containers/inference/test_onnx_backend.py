@@ -25,7 +25,7 @@ def test_detections_match_ultralytics_predict_on_best_pt(predictor, served_opt_m
     from ultralytics import YOLO
 
     reference = YOLO(str(served_opt_ml / "model" / "best.pt"))
-    options = DetectionOptions(conf=0.02)
+    options = DetectionOptions(conf=0.005)  # the tiny test model is unsure of everything: compare its faint boxes
     compared = 0
     for image in test_images:
         pixels = Image.open(io.BytesIO(image.jpeg)).convert("RGB")
@@ -33,7 +33,7 @@ def test_detections_match_ultralytics_predict_on_best_pt(predictor, served_opt_m
         theirs = reference.predict(pixels, imgsz=128, conf=options.conf, iou=options.iou, verbose=False)[0].boxes
         assert (ours.width, ours.height) == pixels.size
         # Pillow's and OpenCV's resizers differ slightly: compare the boxes both agree are clear of the threshold.
-        clear = theirs.conf.numpy() > 0.04
+        clear = theirs.conf.numpy() > 0.01
         for box, score, class_id in zip(theirs.xyxy.numpy()[clear], theirs.conf.numpy()[clear],
                                         theirs.cls.numpy()[clear].astype(int), strict=True):
             same = ((ours.class_ids == class_id) & (np.abs(ours.scores - score) < 0.01)

@@ -90,15 +90,15 @@ def test_line_wrapped_base64_is_accepted(server, test_images):
 
 
 def faint(server, image) -> list[dict]:
-    """Everything the model sees in ``image`` above conf=0.01: plenty of boxes to cap and filter."""
-    found = predict(server, image.jpeg, headers={"X-Amzn-SageMaker-Custom-Attributes": "conf=0.01"})
+    """Everything the model sees in ``image`` above conf=0.001: plenty of boxes to cap and filter."""
+    found = predict(server, image.jpeg, headers={"X-Amzn-SageMaker-Custom-Attributes": "conf=0.001"})
     assert len(found) >= 3, found
     return found
 
 
 def test_max_det_from_the_query_string_keeps_the_best(server, test_images):
     everything = faint(server, test_images[0])
-    found = predict(server, test_images[0].jpeg, path="/invocations?conf=0.01&max_det=2")
+    found = predict(server, test_images[0].jpeg, path="/invocations?conf=0.001&max_det=2")
     assert found == everything[:2]
 
 
@@ -107,7 +107,7 @@ def test_options_override_in_order_header_query_json(server, test_images):
     everything = faint(server, image)
     strict = {"X-Amzn-SageMaker-Custom-Attributes": "trace=abc, conf=0.99;max_det=3"}  # other keys are ignored
     assert predict(server, image.jpeg, headers=strict) == []
-    assert predict(server, image.jpeg, headers=strict, path="/invocations?conf=0.01") == everything[:3]
+    assert predict(server, image.jpeg, headers=strict, path="/invocations?conf=0.001") == everything[:3]
     body = json.dumps({"image": b64(image.jpeg), "conf": 0.01, "max_det": 2}).encode()
     assert predict(server, body, "application/json", headers=strict, path="/invocations?conf=0.9") == everything[:2]
 

@@ -107,3 +107,28 @@ def test_the_torch_backend_answers_like_the_onnx_backend(served_opt_ml, test_ima
 def same_detection(a: dict, b: dict) -> bool:
     return (a["class_id"] == b["class_id"] and abs(a["confidence"] - b["confidence"]) <= 0.02
             and all(abs(a["box"][key] - b["box"][key]) <= 2.0 for key in ("x1", "y1", "x2", "y2")))
+
+
+@pytest.mark.slow
+def test_torch_workers_remove_their_temporary_folders(served_opt_ml, tmp_path):
+    """Each torch worker makes an Ultralytics config folder (``$TMPDIR/yolo-*``); a stopped server leaves none."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {"INFERENCE_BACKEND": "torch", "TMPDIR": str(tmp)}
+    with Server(served_opt_ml, tmp_path / "server.log", env, workers=2) as server:
+        server.wait_ready(timeout=180)
+        assert len(list(tmp.glob("yolo-*"))) == 2, sorted(tmp.iterdir())  # one per worker while serving
+        assert server.stop() == 0
+    assert sorted(tmp.iterdir()) == []
+
+
+def test_the_master_never_imports_torch(served_opt_ml, tmp_path):
+    """``auto`` with a best.pt asks whether CUDA is there; the master must not load torch (~700 MB) to find out."""
+    with Server(served_opt_ml, tmp_path / "server.log", {"INFERENCE_BACKEND": "auto"}, workers=1) as server:
+        server.wait_ready()
+        maps = Path(f"/proc/{server.process.pid}/maps").read_text()
+        rss = next(line for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines()
+                   if line.startswith("VmRSS"))
+    print(f"master {rss}")
+    assert "INFO serving" in server.output() and "backend" in server.output()
+    assert not [line for line in maps.splitlines() if "libtorch" in line], "the master process loaded torch"

@@ -20,14 +20,16 @@ def test_defaults_follow_sagemaker():
 def test_values_from_the_environment():
     settings = ServerSettings.from_env({"SAGEMAKER_BIND_TO_PORT": "9000", "MODEL_SERVER_WORKERS": "3",
                                         "MODEL_SERVER_TIMEOUT": "120", "INFERENCE_BACKEND": " ONNX ",
-                                        "MAX_PAYLOAD_MB": "0.5", "MODEL_SERVER_HOST": "127.0.0.1"})
-    assert settings == ServerSettings("127.0.0.1", 9000, 3, 120, "onnx", 0.5)
+                                        "MAX_PAYLOAD_MB": "0.5", "MODEL_SERVER_HOST": "127.0.0.1",
+                                        "MODEL_SERVER_READ_TIMEOUT": "2.5"})
+    assert settings == ServerSettings("127.0.0.1", 9000, 3, 120, "onnx", 0.5, 2.5)
     assert settings.max_payload_bytes == 2**19
     assert settings.threads_per_worker == max(1, usable_cores() // 3)
 
 
 @pytest.mark.parametrize(("name", "value"), [("SAGEMAKER_BIND_TO_PORT", "0"), ("MODEL_SERVER_WORKERS", "1.5"),
-                                             ("MODEL_SERVER_TIMEOUT", "x"), ("MAX_PAYLOAD_MB", "nan")])
+                                             ("MODEL_SERVER_TIMEOUT", "x"), ("MAX_PAYLOAD_MB", "nan"),
+                                             ("MODEL_SERVER_READ_TIMEOUT", "0")])
 def test_bad_values_name_the_variable(name, value):
     with pytest.raises(SettingsError, match=f"^{name}='{value}' must be"):
         ServerSettings.from_env({name: value})

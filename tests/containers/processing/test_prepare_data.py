@@ -12,49 +12,7 @@ import pytest
 import yaml
 
 from pipelines.sample_data import CLASS_NAMES
-from tests.containers.conftest import JobResult, place_tree, run_entrypoint
-
-MODULE = "containers.processing.prepare_data"
-SPLITS = ("train", "val", "test")
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-class Job:
-    """One PrepareData job: a copy of a sample dataset as its raw input, to be altered before it runs."""
-
-    def __init__(self, tmp_path: Path, sample: Path | None):
-        self.opt_ml = tmp_path / "opt_ml"
-        self.raw = self.opt_ml / "processing" / "input" / "raw"
-        self.raw.mkdir(parents=True)
-        if sample is not None:
-            place_tree(sample, self.raw)
-
-    @property
-    def output(self) -> Path:
-        return self.opt_ml / "processing" / "output"
-
-    def run(self, *args: str) -> JobResult:
-        return run_entrypoint(MODULE, list(args), self.opt_ml, timeout=120)
-
-    def report(self) -> dict:
-        return json.loads((self.output / "report" / "data_report.json").read_text())
-
-    def succeed(self, *args: str) -> dict:
-        result = self.run(*args)
-        assert result.returncode == 0, result.stderr
-        assert result.failure is None
-        return self.report()
-
-    def fail(self, *args: str) -> str:
-        result = self.run(*args)
-        assert result.returncode == 1, result.stderr
-        assert result.failure, "a failed job must leave /opt/ml/output/failure"
-        assert result.failure in " ".join(result.stderr.split())
-        return result.failure
+from tests.containers.processing.jobs import SPLITS, Job, labels_of, tree_digest
 
 
 @pytest.fixture
@@ -77,11 +35,6 @@ def prepared(sample_raw, prepared_splits, tmp_path_factory):
         runner.succeed()
         outputs[fmt] = runner.output
     return outputs
-
-
-def labels_of(output: Path) -> dict[str, str]:
-    return {f"{split}/{p.name}": p.read_text()
-            for split in SPLITS for p in sorted((output / split / "labels").iterdir())}
 
 
 # --- good data -------------------------------------------------------------------------------------------------
@@ -120,9 +73,10 @@ def test_report_content(prepared):
     assert report["input_format"] == "coco"
     assert report["class_names"] == list(CLASS_NAMES)
     assert report["arguments"] == {"train_ratio": 0.7, "val_ratio": 0.15, "test_ratio": 0.15,
-                                   "max_invalid_fraction": 0.05}
+                                   "max_invalid_fraction": 0.05, "resplit": False}
+    assert report["split_source"] == "content" and report["split_filled"] == {}
     totals = report["totals"]
-    assert totals == {"items": 48, "rejected": 0, "invalid_fraction": 0.0, "duplicates_dropped": 0,
+    assert totals == {"items": 48, "rejected": 0, "invalid_fraction": 0.0, "unlabeled": 0, "duplicates_dropped": 0,
                       "images": 48, "boxes": totals["boxes"]}
     assert report["rejected"] == [] and report["duplicates"] == []
     assert sum(report["splits"][s]["images"] for s in SPLITS) == 48
@@ -225,7 +179,7 @@ REJECTIONS = {
         "images/scene_0005.jpg", "unsupported image format GIF: use one of"),
     "class out of range": (
         "yolo", lambda raw: append_line(raw / "labels/scene_0006.txt", "7 0.5 0.5 0.1 0.1"),
-        "images/scene_0006.jpg", r"labels/scene_0006.txt line \d: class id 7 is out of range: data.yaml names 3"),
+        "images/scene_0006.jpg", r"labels/scene_0006.txt line \d: class id 7 is out of range: the class list names 3"),
     "zero-area box": (
         "yolo", lambda raw: append_line(raw / "labels/scene_0007.txt", "0 0.5 0.5 0 0.1"),
         "images/scene_0007.jpg", "box has zero or negative area"),
@@ -252,7 +206,8 @@ REJECTIONS = {
         "scene_0002.jpg", r"class id 9 is not in the class-map \(ids 0, 1, 2\)"),
     "Ground Truth image missing": (
         "ground-truth", lambda raw: (raw / "scene_0010.jpg").unlink(),
-        "scene_0010.jpg", "image scene_0010.jpg .*not found beside the manifest"),
+        "s3://example-bucket/aerial-sample/scene_0010.jpg",
+        "image 'scene_0010.jpg' .*not found under the input or beside the manifest, and not fetched"),
     "Ground Truth line not JSON": (
         "ground-truth", lambda raw: append_line(raw / "output.manifest", '{"source-ref": "s3://b/x.jpg"'),
         "output.manifest line 49", "not valid JSON"),
@@ -298,7 +253,7 @@ def test_too_many_rejected_items_fail_the_job_after_writing_the_report(job):
         (runner.raw / f"images/scene_{index:04d}.jpg").write_bytes(b"broken")
     failure = runner.fail()
     report_path = runner.output / "report" / "data_report.json"
-    assert failure.startswith("5 of 48 items rejected (10.4% > --max-invalid-fraction 5.0%); first: "
+    assert failure.startswith("5 of 48 items rejected (10.4% > data.max_invalid_fraction 5.0%); first: "
                               "images/scene_0000.jpg: corrupt or truncated image: UnidentifiedImageError")
     assert "images/scene_0002.jpg" in failure and "images/scene_0003.jpg" not in failure
     assert failure.endswith(f"every rejected item with its reason: {report_path}")
@@ -365,7 +320,7 @@ def test_class_with_no_examples(job):
                              "them from data.yaml")
 
 
-def test_empty_split(job):
+def test_too_few_images_say_how_many_are_needed(job):
     runner = job("yolo")
     labels = {p.stem: {line.split()[0] for line in p.read_text().splitlines()}
               for p in sorted((runner.raw / "labels").iterdir())}
@@ -374,9 +329,15 @@ def test_empty_split(job):
         if stem not in pair:
             (runner.raw / "images" / f"{stem}.jpg").unlink()
             (runner.raw / "labels" / f"{stem}.txt").unlink()
-    failure = runner.fail()
-    assert re.fullmatch(r"empty split\(s\) [a-z, ]+: 2 images split train \d, val \d, test \d with --train-ratio 0.7 "
-                        r"--val-ratio 0.15; add images or change the ratios", failure), failure
+    assert runner.fail() == ("too few images to split: 2 usable image(s), PrepareData needs at least 3 (one each for "
+                             "train, val and test); add images")
+    shutil.copy(runner.raw / "images" / f"{pair[0]}.jpg", runner.raw / "images" / "flipped.jpg")
+    from PIL import Image
+
+    with Image.open(runner.raw / "images" / "flipped.jpg") as image:
+        image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(runner.raw / "images" / "flipped.jpg")
+    report = runner.succeed()
+    assert [report["splits"][s]["images"] for s in SPLITS] == [1, 1, 1]
 
 
 def test_duplicate_images_are_dropped_and_reported(job):
@@ -398,10 +359,13 @@ def test_duplicate_images_are_dropped_and_reported(job):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--train-ratio", "0.9", "--val-ratio", "0.1"],
-     "--train-ratio 0.9 + --val-ratio 0.1 leave nothing for the test split: their sum must be below 1"),
-    (["--train-ratio", "1.5"], "--train-ratio must be between 0 and 1 (exclusive), got 1.5"),
-    (["--val-ratio", "0"], "--val-ratio must be between 0 and 1 (exclusive), got 0.0"),
-    (["--max-invalid-fraction", "-1"], "--max-invalid-fraction must be between 0 and 1, got -1.0"),
+     "data.train_ratio 0.9 + data.val_ratio 0.1 leave nothing for the test split: their sum must be below 1"),
+    (["--train-ratio", "1.5"], "data.train_ratio must be between 0 and 1 (exclusive), got 1.5: "
+                               "--set data.train_ratio=0.8"),
+    (["--val-ratio", "0"], "data.val_ratio must be between 0 and 1 (exclusive), got 0.0"),
+    (["--max-invalid-fraction", "-1"], "data.max_invalid_fraction must be between 0 and 1, got -1.0"),
+    (["--resplit", "maybe"], "invalid arguments: argument --resplit: invalid choice: 'maybe'"),
+    (["--workers", "-2"], "--workers must be 0 (every core) or more, got -2"),
     (["--train-ratio", "most"], "invalid arguments: argument --train-ratio: invalid float value: 'most'"),
     (["--bogus"], "invalid arguments: unrecognized arguments: --bogus"),
     (["--input-format", "voc"], "invalid arguments: argument --input-format: invalid choice: 'voc'"),
@@ -414,17 +378,60 @@ def test_bad_arguments(job, args, message):
 def test_two_formats_in_one_input_need_input_format(job, sample_raw):
     runner = job("yolo")
     shutil.copy(sample_raw("ground-truth") / "output.manifest", runner.raw)
-    assert "holds more than one dataset format (yolo, ground-truth): pass --input-format" in runner.fail()
+    assert runner.fail() == ("the input holds more than one dataset format (yolo, ground-truth): keep one dataset "
+                             "in the input (InputDataUri)")
     assert runner.succeed("--input-format", "yolo")["input_format"] == "yolo"
 
 
-def test_ground_truth_with_two_label_attributes(job):
+def test_ground_truth_chained_job_uses_the_newest_label_attribute(job):
     runner = job("ground-truth")
-    edit_manifest(runner.raw, 0, lambda r: r.update({"second": r["bounding-box"],
-                                                     "second-metadata": r["bounding-box-metadata"]}))
-    assert runner.fail() == ("the manifest has several label attributes (bounding-box, second): choose one with "
-                             "--label-attribute")
-    assert runner.succeed("--label-attribute", "bounding-box")["totals"]["images"] == 48
+
+    def adjust(record):
+        adjusted = json.loads(json.dumps(record["bounding-box"]))
+        adjusted["annotations"][0]["left"] += 1
+        record["adjusted"] = adjusted
+        record["adjusted-metadata"] = {**record["bounding-box-metadata"], "creation-date": "2026-02-01T00:00:00.000000"}
+    for index in range(48):
+        edit_manifest(runner.raw, index, adjust)
+    report = runner.succeed()
+    assert report["label_attribute"] == {
+        "chosen": "adjusted", "chosen_by": "the newest creation-date; set data.label_attribute to choose",
+        "found": {"adjusted": "2026-02-01T00:00:00.000000", "bounding-box": "2026-01-01T00:00:00.000000"}}
+    chained = labels_of(runner.output)
+    original = job("ground-truth")
+    for index in range(48):
+        edit_manifest(original.raw, index, adjust)
+    assert original.succeed("--label-attribute", "bounding-box")["label_attribute"]["chosen_by"] == \
+        "data.label_attribute"
+    assert labels_of(original.output) != chained
+    assert job("ground-truth").fail("--label-attribute", "nope") == \
+        "label attribute 'nope' (data.label_attribute) is not in the manifest, which has bounding-box"
+
+
+def test_ground_truth_failed_labeling_lines_are_unlabeled_not_invalid(job):
+    runner = job("ground-truth")
+
+    def fail(record):
+        del record["bounding-box"]
+        record["bounding-box-metadata"] = {"failure-reason": "ClientError: worker response timed out",
+                                           "job-name": "labeling-job/aerial-sample"}
+    for index in (3, 5):
+        edit_manifest(runner.raw, index, fail)
+    report = runner.succeed("--max-invalid-fraction", "0")
+    assert report["totals"]["rejected"] == 0 and report["totals"]["unlabeled"] == 2
+    assert report["totals"]["items"] == report["totals"]["images"] == 46
+    assert report["unlabeled"] == [
+        {"item": f"output.manifest line {n}", "reason": "labeling failed: 'ClientError: worker response timed out'"}
+        for n in (4, 6)]
+
+
+def test_ground_truth_manifest_without_label_attribute(job):
+    runner = job("ground-truth")
+    manifest = runner.raw / "output.manifest"
+    manifest.write_text("".join(json.dumps({"source-ref": json.loads(line)["source-ref"]}) + "\n"
+                                for line in manifest.read_text().splitlines()))
+    assert runner.fail().startswith("no bounding-box label attribute in the manifest: no key holds 'annotations' "
+                                    "next to its '<attribute>-metadata' (the lines hold 'source-ref')")
 
 
 def test_coco_with_a_repeated_category_name(job):

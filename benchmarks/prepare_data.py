@@ -1,0 +1,136 @@
+"""PrepareData throughput: end to end on N synthetic JPEGs, against a bare parallel decode of the same files.
+
+Makes N images (640x480 JPEG, a few boxes each; ``--n``, default 5000) as a YOLO dataset, then times in one run:
+- a bare parallel decode: PIL ``open`` + ``load`` of every file on every core (the ceiling PrepareData works under);
+- PrepareData end to end (``python -m containers.processing.prepare_data``, a fresh process: reading, hashing,
+  decoding, label checks, de-duplication, split, copy and report) on every core (``--workers 0``) and on one;
+- the bare decode on one process, which shows the speed-up the machine allows at the moment.
+Prints images/s of each and the two ratios (targets: >= 0.7 of the bare decode, >= 1.6x the single worker on 2
+cores), then the CPU time each spends per image: on a machine other jobs share, wall-clock ratios move with their
+load, while CPU time per image says what each costs (cores / CPU per image is the rate an idle machine allows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from containers.processing.decoding import available_cores
+
+REPO = Path(__file__).resolve().parents[1]
+SIZE = (640, 480)
+
+
+def _make(args: tuple[Path, int]) -> None:
+    root, index = args
+    rng = random.Random(index)
+    image = Image.new("RGB", SIZE, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    pen = ImageDraw.Draw(image)
+    lines = []
+    for _ in range(rng.randint(1, 5)):
+        w, h = rng.randint(20, 200), rng.randint(20, 200)
+        x, y = rng.randint(0, SIZE[0] - w), rng.randint(0, SIZE[1] - h)
+        pen.rectangle([x, y, x + w, y + h], fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+        for _ in range(20):  # texture, so the JPEG is not trivially flat
+            px, py = rng.randint(x, x + w), rng.randint(y, y + h)
+            pen.line([px, py, px + rng.randint(-30, 30), py + rng.randint(-30, 30)], fill=(rng.randrange(256),) * 3)
+        lines.append(f"{rng.randint(0, 1)} {(x + w / 2) / SIZE[0]:.6f} {(y + h / 2) / SIZE[1]:.6f} "
+                     f"{w / SIZE[0]:.6f} {h / SIZE[1]:.6f}\n")
+    image.save(root / "images" / f"img_{index:06d}.jpg", quality=90)
+    (root / "labels" / f"img_{index:06d}.txt").write_text("".join(lines))
+
+
+def make_dataset(root: Path, n: int) -> None:
+    for sub in ("images", "labels"):
+        (root / sub).mkdir(parents=True)
+    (root / "data.yaml").write_text("names: [a, b]\n")
+    with Pool(available_cores()) as pool:
+        pool.map(_make, [(root, i) for i in range(n)], chunksize=64)
+
+
+def _decode(path: Path) -> tuple[int, int]:
+    with Image.open(path) as image:
+        image.load()
+        return image.size
+
+
+def bare_decode(paths: list[Path], processes: int) -> float:
+    start = time.perf_counter()
+    with Pool(processes) as pool:
+        for _ in pool.imap(_decode, paths, chunksize=16):
+            pass
+    return time.perf_counter() - start
+
+
+def prepare_data(raw: Path, opt_ml: Path, workers: int) -> float:
+    shutil.rmtree(opt_ml, ignore_errors=True)
+    (opt_ml / "processing" / "input").mkdir(parents=True)
+    (opt_ml / "processing" / "input" / "raw").symlink_to(raw, target_is_directory=True)
+    env = {**os.environ, "OPT_ML_ROOT": str(opt_ml), "PYTHONPATH": str(REPO)}
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "containers.processing.prepare_data", "--workers", str(workers)],
+                   cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def _measured(measure) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the processes it ran) of one measurement."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = measure()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=5000, help="number of synthetic images")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="rounds of the four measurements, interleaved; each keeps its best (a shared machine)")
+    args = parser.parse_args()
+    cores = available_cores()
+    with tempfile.TemporaryDirectory(prefix="bench-prepare-data-") as folder:
+        raw = Path(folder) / "raw"
+        start = time.perf_counter()
+        make_dataset(raw, args.n)
+        print(f"{args.n} images {SIZE[0]}x{SIZE[1]} JPEG made in {time.perf_counter() - start:.1f} s; {cores} cores")
+        paths = sorted((raw / "images").iterdir())
+        bare_decode(paths[: min(200, len(paths))], cores)  # warm the page cache and the pool's imports
+        measures = {
+            "bare parallel decode": lambda: bare_decode(paths, cores),
+            "PrepareData, all cores": lambda: prepare_data(raw, Path(folder) / "opt_ml", 0),
+            "PrepareData, 1 worker": lambda: prepare_data(raw, Path(folder) / "opt_ml", 1),
+            "bare decode, 1 process": lambda: bare_decode(paths, 1),
+        }
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in measures}
+        for _ in range(args.repeats):
+            for name, measure in measures.items():
+                runs[name].append(_measured(measure))
+    rate = {name: args.n / min(wall for wall, _ in found) for name, found in runs.items()}
+    cpu = {name: min(used for _, used in found) / args.n * 1000 for name, found in runs.items()}
+    for name, value in rate.items():
+        print(f"{name:24s} {value:8.1f} images/s")
+    print(f"PrepareData / bare parallel decode: {rate['PrepareData, all cores'] / rate['bare parallel decode']:.2f}"
+          " (target >= 0.7)")
+    print(f"PrepareData all cores / 1 worker:   {rate['PrepareData, all cores'] / rate['PrepareData, 1 worker']:.2f}x"
+          " (target >= 1.6x on 2 cores)")
+    print(f"bare decode all cores / 1 process: {rate['bare parallel decode'] / rate['bare decode, 1 process']:.2f}x"
+          " (what this machine allowed during the run: other load shares the cores)")
+    for name, value in cpu.items():
+        used = cores if name in ("bare parallel decode", "PrepareData, all cores") else 1
+        print(f"CPU per image, {name:24s} {value:6.2f} ms  (idle-machine rate {used / value * 1000:7.1f} images/s "
+              f"on {used} core(s))")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""The input root as a boundary: nothing outside it is read, whatever names, symlinks or references say.
+
+Every path a reader takes from the data (a file name in a label list, a COCO ``file_name``, a manifest
+``source-ref``, a symlink found in the tree) goes through here first. A path is usable only when its real location
+(symlinks resolved) is a regular file inside the real input root; anything else is refused with a reason and never
+opened.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+
+class OutsideInput(ValueError):
+    """A path that may not be read; the message is the reason given in the report."""
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Something found while walking the input that is not read, and why."""
+
+    name: str
+    reason: str
+
+
+class InputRoot:
+    """The folder a job may read from."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.real = self.root.resolve()
+
+    def relative(self, path: Path) -> str:
+        """``path`` as it is named in the report: relative to the root, POSIX separators."""
+        return Path(os.path.relpath(path, self.root)).as_posix()
+
+    def join(self, base: Path, name: str) -> Path:
+        """``base / name`` for a relative name taken from the data.
+
+        Raises:
+            OutsideInput: the name is absolute, climbs with ``..`` or holds a NUL or a backslash drive.
+        """
+        posix = PurePosixPath(name.replace("\\", "/"))
+        if not name or "\0" in name or posix.is_absolute() or ".." in posix.parts or ":" in "".join(posix.parts[:1]):
+            raise OutsideInput(f"path {excerpt(name)} is not a plain relative path inside the input: not read")
+        return base.joinpath(*posix.parts)
+
+    def file(self, path: Path) -> Path:
+        """``path``, once it is known to be a file that may be read.
+
+        Raises:
+            OutsideInput: it does not exist, is not a regular file, or it (or a folder on its way) is a symlink
+                that leads outside the input root.
+        """
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            raise OutsideInput(f"{self.relative(path)} not found") from None
+        inside = self._inside(path.resolve()) if stat.S_ISLNK(mode) else self._folder_inside(path.parent)
+        if not inside:
+            raise OutsideInput(f"{self.relative(path)} is a symbolic link (or lies under one) that points outside "
+                               "the input: not read")
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            raise OutsideInput(f"{self.relative(path)} is a broken symbolic link") from None
+        if not stat.S_ISREG(mode):
+            raise OutsideInput(f"{self.relative(path)} is not a regular file: not read")
+        return path
+
+    def _inside(self, real: Path) -> bool:
+        return real.is_relative_to(self.real)
+
+    def _folder_inside(self, folder: Path) -> bool:
+        """Whether a folder's real location is inside the root (images share few folders: resolved once per
+        process, not once per file)."""
+        return self._inside(_real_folder(folder))
+
+    def optional_file(self, path: Path) -> Path | None:
+        """As :meth:`file`, but None when nothing is at ``path`` (a label file that an image may lack)."""
+        try:
+            path.lstat()
+        except FileNotFoundError:
+            return None
+        return self.file(path)
+
+    def exists(self, path: Path) -> bool:
+        """Whether ``path`` is a readable file inside the root (a refused path counts as absent)."""
+        try:
+            self.file(path)
+        except OutsideInput:
+            return False
+        return True
+
+    def walk(self, folder: Path) -> tuple[list[Path], list[Refused]]:
+        """The regular files under ``folder`` (sorted, symlinks inside the root allowed), and what was refused.
+
+        Symlinked folders are never descended (they would leave the root or count files twice), symlinks that point
+        outside and special files (devices, FIFOs, sockets) are refused. Hidden files and folders are skipped.
+        """
+        files: list[Path] = []
+        refused: list[Refused] = []
+        if not folder.resolve().is_relative_to(self.real):
+            return [], [Refused(self.relative(folder), "symbolic link to a folder outside the input: not read")]
+        for current, dirs, names in os.walk(folder, followlinks=False):
+            base = Path(current)
+            for name in sorted(dirs):
+                if name.startswith("."):
+                    dirs.remove(name)
+                elif (base / name).is_symlink():
+                    dirs.remove(name)
+                    refused.append(Refused(self.relative(base / name), "symbolic link to a folder: not followed "
+                                           "(put the files themselves in the input)"))
+            dirs.sort()
+            for name in sorted(names):
+                if name.startswith("."):
+                    continue
+                try:
+                    self.file(base / name)
+                except OutsideInput as exc:
+                    refused.append(Refused(self.relative(base / name), str(exc)))
+                    continue
+                files.append(base / name)
+        return sorted(files), refused
+
+
+@functools.lru_cache(maxsize=4096)
+def _real_folder(folder: Path) -> Path:
+    return folder.resolve()
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """Untrusted text cut to ``limit`` characters, control characters replaced: safe in a report or a log line."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in text[:limit])
+    return clean + ("..." if len(text) > limit else "")
+
+
+def excerpt(text: str, limit: int = 40) -> str:
+    """A bounded, printable quotation of untrusted text for reports and messages (never the raw contents)."""
+    return repr(printable(text, limit))
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A value taken from a JSON document, for a message: numbers as they are, anything else as a bounded excerpt."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return excerpt(value if isinstance(value, str) else repr(value), limit)
