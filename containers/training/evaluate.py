@@ -105,7 +105,7 @@ class _Scored:
 def _score(archive: Path, role: str, test: Split, workdir: Path, args: argparse.Namespace) -> _Scored:
     """Validate the archive's best.pt on the test split; ``role`` names it in messages and folders."""
     model_dir = extract_model_archive(archive, workdir / role, f"input '{role}'")
-    model = load_model(model_dir / "best.pt")
+    model = load_model(model_dir / "best.pt", f"input '{role}'")
     names = [model.names[i] for i in sorted(model.names)]
     if names != test.names:
         hint = " (the approved baseline predates a change of classes: start without a baseline)" \

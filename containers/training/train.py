@@ -26,7 +26,7 @@ from containers.training.datasets import Split, dataset_view, read_split
 from containers.training.devices import Placement, place
 from containers.training.hyperparameters import Hyperparameters, parse
 from containers.training.tracking import JOB_TAG, Tracker
-from containers.training.weights import Start, load_model, starting_point
+from containers.training.weights import CHANNEL, Start, load_model, starting_point
 
 __all__ = ["main"]
 
@@ -91,7 +91,7 @@ def _train(hyperparameters: Hyperparameters, identity: dict[str, object], train:
     else:
         checkpoints.clear()
         checkpoints.claim(identity)
-        model = load_model(start.checkpoint) if start.checkpoint else _from_yaml(start.variant)
+        model = load_model(start.checkpoint, f"channel '{CHANNEL}'") if start.checkpoint else _from_yaml(start.variant)
     print(start.sentence(), flush=True)
     settings = _settings(hyperparameters, placement, start)
     tracker = Tracker.open(settings, _tags(), contract.checkpoint_dir() / "mlflow_run_id", resume)

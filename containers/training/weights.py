@@ -129,16 +129,19 @@ def extract_model_archive(archive: Path, target: Path, what: str) -> Path:
     return target
 
 
-def load_model(checkpoint: Path):
+def load_model(checkpoint: Path, what: str | None = None):
     """An ultralytics ``YOLO`` from a checkpoint: every model file the training image loads goes through here, and
     so through the weights-only loader (``containers.common.safe_checkpoint``).
 
     Raises:
-        JobFailure: the file names code outside the allowlist, or cannot be read (``safe_checkpoint.CheckpointError``).
+        JobFailure: the file names code outside the allowlist, or cannot be read (the reason after ``what``).
     """
-    from containers.common.safe_checkpoint import load_yolo
+    from containers.common.safe_checkpoint import CheckpointError, load_yolo
 
-    return load_yolo(checkpoint)
+    try:
+        return load_yolo(checkpoint)
+    except CheckpointError as exc:
+        raise JobFailure(f"{what}: {exc}" if what else str(exc)) from None
 
 
 def _sha256(path: Path) -> str:

@@ -59,16 +59,34 @@ def test_the_torch_backend_refuses_a_hostile_best_pt(trained_model, tmp_path):
     assert_refused(reply.body["error"], best, marker)
 
 
-def test_the_weights_channel_refuses_a_hostile_checkpoint(prepared_splits, tmp_path):
+@pytest.mark.parametrize("disguised", [False, True])
+def test_the_weights_channel_refuses_a_hostile_checkpoint(prepared_splits, trained_model, tmp_path, disguised):
+    """A payload in place of the model is refused by the metadata check (containers.common.checkpoint_metadata,
+    nothing unpickled); one hidden beside a real model passes that check and is refused by the weights-only load."""
+    import torch
+
     opt_ml, marker = tmp_path / "opt_ml", tmp_path / "ran"
     for channel in ("train", "val"):
         place_tree(prepared_splits / channel, opt_ml / "input" / "data" / channel)
     write_training_config(opt_ml, TINY_TRAINING)
-    weights = hostile_checkpoint(opt_ml / "input" / "data" / "weights" / "start.pt", marker)
+    weights = opt_ml / "input" / "data" / "weights" / "start.pt"
+    if disguised:
+        checkpoint = torch.load(trained_model / "best.pt", weights_only=False)  # our own, trusted file
+        weights.parent.mkdir(parents=True)
+        torch.save({**checkpoint, "train_args": Payload(f"touch {marker}")}, weights)
+    else:
+        hostile_checkpoint(weights, marker)
     result = run_entrypoint("containers.training.train", ["train"], opt_ml)
     assert result.returncode == 1, result.stderr[-3000:]
-    assert result.failure is not None and result.failure.startswith("channel 'weights': refused to load")
-    assert_refused(result.failure, weights, marker)
+    assert result.failure is not None
+    if disguised:
+        assert result.failure.startswith("channel 'weights': refused to load"), result.failure
+        assert_refused(result.failure, weights, marker)
+    else:
+        assert result.failure.startswith("channel 'weights': start.pt is not an Ultralytics checkpoint of a YOLO "
+                                         "detection model: start.pt is not an Ultralytics detection checkpoint: its "
+                                         "'model' is posix.system"), result.failure
+        assert not marker.exists()
 
 
 def test_evaluate_refuses_a_hostile_best_pt(trained_model, prepared_splits, tmp_path):
