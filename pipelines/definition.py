@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from pipelines.config import ParameterDefaults
 
 _BOOLEANS = {"true": True, "false": False}
-# InputDataUri may name a local folder in local mode; the config's s3:// rule applies to the config only.
-_UNBOUNDED = {"input_data_uri"}
+# InputDataUri may name a local folder in local mode, and the model inputs a local file (the local registry's copy
+# of the approved model); the config's s3:// rule applies to the config only.
+_UNBOUNDED = {"input_data_uri", "pretrained_weights_uri", "baseline_model_uri"}
 
 
 class ParameterError(ValueError):
