@@ -17,7 +17,8 @@ from pipelines.config import PipelineConfig
 
 _SDK_DISTRIBUTIONS = ("sagemaker-core", "sagemaker-train", "sagemaker-serve", "sagemaker-mlops")
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
-_BUILDER_SOURCES = ("pipelines/aws", "pipelines/config.py", "pipelines/factory.py", "pipelines/images.py", "steps")
+_BUILDER_SOURCES = ("pipelines/aws", "pipelines/config.py", "pipelines/factory.py", "pipelines/images/__init__.py",
+                    "steps")
 
 
 def definition_key(config: PipelineConfig) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines import docker
+from pipelines.images import docker
 
 __all__ = ["PublishedImage", "ensure_repository", "login", "publish", "push", "tag_exists"]
 

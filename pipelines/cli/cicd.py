@@ -13,7 +13,7 @@ from pathlib import Path
 from pipelines import aws
 from pipelines.cli.common import EXIT_CHECK_FAILED, EXIT_OK, UsageError, load, print_json
 
-# The one build entry point of the step images (pipelines/images.py); {name} {tag} {registry} are filled in.
+# The one build entry point of the step images (pipelines/images/build.py); {name} {tag} {registry} are filled in.
 BUILD_COMMAND = "yolo-pipeline images build --image {name} --tag {tag} --registry {registry} --push"
 
 

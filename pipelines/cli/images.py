@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipelines import docker
 from pipelines.cli.common import EXIT_CHECK_FAILED, EXIT_OK, UsageError, load
-from pipelines.images import IMAGE_NAMES, repository
+from pipelines.images import IMAGE_NAMES, docker, repository
 
 
 def add_arguments(sub: argparse.ArgumentParser) -> None:
@@ -23,8 +22,8 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
 
 
 def cmd_images(args: argparse.Namespace) -> int:
-    from pipelines.image_build import ContextTooLarge, build
     from pipelines.images import content_hash
+    from pipelines.images.build import ContextTooLarge, build
 
     config = load(args.config, args.sets)
     registry = args.registry or config.images.registry
@@ -34,7 +33,7 @@ def cmd_images(args: argparse.Namespace) -> int:
     try:
         for name in args.images or IMAGE_NAMES:
             if args.action == "lock":
-                from pipelines.image_lock import lock
+                from pipelines.images.lock import lock
 
                 print(lock(name, args.base))
                 continue

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.docker import ca_bundle, docker_binary
+from pipelines.images.docker import ca_bundle, docker_binary
 from tests.containers.conftest import REPO
 
 PYTHON_BASE = "local/python:3.11-bookworm"

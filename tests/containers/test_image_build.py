@@ -8,9 +8,10 @@ import shutil
 
 import pytest
 
-from pipelines import image_build, images
+from pipelines import images
 from pipelines.cli.main import main
 from pipelines.images import IMAGE_NAMES
+from pipelines.images import build as image_build
 from tests.containers.conftest import REPO
 
 

@@ -27,7 +27,7 @@ import pytest
 
 from pipelines.config import load_config
 from pipelines.definition import resolve_parameters
-from pipelines.docker import docker_binary
+from pipelines.images.docker import docker_binary
 from pipelines.local.expressions import Scope, evaluate, render
 from tests.containers.conftest import REPO, place_tree
 from tests.containers.engine import BASES, built_image, docker, image_size

@@ -44,6 +44,7 @@ def test_sigterm_stops_the_job_keeps_its_checkpoint_and_kills_the_mlflow_run(pre
     assert not list((tmp_path / "tmp").glob("yolo-*"))  # the dataset view (yolo-data-*) is removed
     identity = {"training_job_name": "sigterm-test", "hyperparameters": dict(sorted(quick(epochs="5").items()))}
     monkeypatch.setenv("OPT_ML_ROOT", str(opt_ml))
+    monkeypatch.setenv("TRAINING_JOB_NAME", "sigterm-test")  # the job's own checkpoint folder
     assert checkpoints.resumable(checkpoints.last_checkpoint(), identity)  # a rerun resumes it
     [run] = client.search_runs([client.get_experiment_by_name("yolo-test").experiment_id])
     assert run.info.status == "KILLED"

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines import docker, images
+from pipelines import images
+from pipelines.images import docker
 
 __all__ = ["MAX_CONTEXT_MB", "ContextTooLarge", "build", "context_files", "repository_root"]
 

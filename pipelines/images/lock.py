@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipelines import docker
-from pipelines.images import IMAGE_NAMES, default_base, image_dir
+from pipelines.images import IMAGE_NAMES, default_base, docker, image_dir
 
 __all__ = ["LOCK_FILE", "SPEC_FILE", "lock", "read_lock"]
 
@@ -66,7 +65,7 @@ def lock(name: str, base: str | None = None) -> Path:
     header = [f"# The {name} image's Python packages, all pinned: generated from {SPEC_FILE} in {base} by",
               f"# `yolo-pipeline images lock --image {name}`; do not edit (the Dockerfile installs it with --no-deps)."]
     if never:
-        header.append(f"# Left out on purpose (see pipelines/image_lock.py): {', '.join(sorted(never))}.")
+        header.append(f"# Left out on purpose (see pipelines/images/lock.py): {', '.join(sorted(never))}.")
     path = folder / LOCK_FILE
     path.write_text("\n".join([*header, *(f"{n}=={v}" for n, v in sorted(pins.items()))]) + "\n")
     return path
