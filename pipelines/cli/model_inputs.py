@@ -86,9 +86,11 @@ def settle_locally(definition: str, parameters: dict[str, Any], *, state_dir: st
         raise UsageError(str(exc)) from None
     store = LocalStore(StateDir.at(state_dir).store)
 
-    def put(uri: str, text: str) -> None:
-        store.path(uri).parent.mkdir(parents=True, exist_ok=True)
-        store.path(uri).write_text(text)
+    def put(uri: str, text: str) -> None:  # written once: a rewrite would change the cache's input fingerprint
+        path = store.path(uri)
+        if not path.is_file() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
 
     ensure_placeholders(definition, resolved, put)
     _report(used)
