@@ -18,7 +18,7 @@ from pathlib import Path
 from containers.common import contract
 from containers.common.contract import JobFailure
 from containers.training.datasets import Split, dataset_view, read_split
-from containers.training.plots import EVALUATION_PLOTS, collect
+from containers.training.plots import EVALUATION_PLOTS, collect, trim_evaluation
 from containers.training.tracking import Tracker
 from containers.training.weights import extract_model_archive, holds_only_the_placeholder, load_model
 
@@ -115,6 +115,7 @@ def _score(archive: Path, role: str, test: Split, workdir: Path, args: argparse.
     data = dataset_view({"val": test}, names, workdir / f"{role}-data")
     seen: list[int] = []
     model.add_callback("on_val_end", lambda validator: seen.append(int(validator.seen)))
+    trim_evaluation(model)
     imgsz = int(model.overrides.get("imgsz", 640))
     metrics = model.val(data=str(data), split="val", imgsz=imgsz, conf=args.conf, iou=args.iou, plots=args.plots,
                         verbose=False, project=str(workdir), name=f"{role}-val", exist_ok=True)

@@ -80,7 +80,7 @@ def _train(hyperparameters: Hyperparameters, identity: dict[str, object], train:
            start: Start, placement: Placement, workdir: Path) -> None:
     from containers.training.artifacts import write_model_dir
     from containers.training.callbacks import EpochReporter
-    from containers.training.plots import TRAINING_PLOTS, collect
+    from containers.training.plots import TRAINING_PLOTS, collect, trim_training
 
     data = dataset_view({"train": train, "val": val}, train.names, workdir / "data")
     run_dir, last = checkpoints.run_dir(), checkpoints.last_checkpoint()
@@ -98,6 +98,7 @@ def _train(hyperparameters: Hyperparameters, identity: dict[str, object], train:
     succeeded = stopped = False
     try:
         EpochReporter(run_dir / FINAL_METRICS, tracker).attach(model)
+        trim_training(model)
         if resume:  # ultralytics takes the other settings, the epoch count included, from the checkpoint
             model.train(resume=True, data=str(data), device=placement.device, workers=hyperparameters.workers,
                         save_dir=str(run_dir))

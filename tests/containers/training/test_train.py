@@ -38,6 +38,9 @@ def test_trained_model_learns_and_is_packaged(trained_model):
     plots = trained_model.parent / "output" / "data" / "plots"
     assert sorted(p.name for p in plots.iterdir()) == sorted(TRAINING_PLOTS[:-2])  # the sample val set: one batch
     assert all(p.stat().st_size > 10_000 for p in plots.iterdir())  # drawn, with the font (offline)
+    run_dir = trained_model.parent / "checkpoints" / "local" / "run"  # what ultralytics drew: none of the skipped
+    assert (run_dir / "results.png").is_file() and not (run_dir / "labels.jpg").exists()
+    assert not list(run_dir.glob("train_batch*.jpg"))
 
 
 @pytest.mark.slow
