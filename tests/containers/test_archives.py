@@ -10,7 +10,7 @@ import pytest
 
 from containers.common.archives import UnsafeArchive, extract_tar
 from containers.common.contract import JobFailure
-from containers.training.evaluate import _extract
+from containers.training.weights import extract_model_archive
 
 
 def make_archive(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
@@ -65,7 +65,7 @@ def test_a_hostile_archive_is_refused_before_anything_is_written(tmp_path, case)
 def test_evaluate_reports_a_hostile_archive_as_the_job_failure(tmp_path):
     archive = make_archive(tmp_path / "model.tar.gz", [(member("../best.pt"), b"x")])
     with pytest.raises(JobFailure, match=r"cannot unpack .*model.tar.gz: member '../best.pt' has a path outside"):
-        _extract(archive, tmp_path / "model")
+        extract_model_archive(archive, tmp_path / "model", "input 'model'")
 
 
 def test_evaluate_unpacks_without_the_extraction_filters_of_python_3_11_4(tmp_path, monkeypatch):
@@ -74,4 +74,5 @@ def test_evaluate_unpacks_without_the_extraction_filters_of_python_3_11_4(tmp_pa
         raise AssertionError("extractall must not be used: it extracts links and absolute paths before 3.11.4")
 
     monkeypatch.setattr(tarfile.TarFile, "extractall", extractall_of_3_11_2)
-    assert (_extract(good_archive(tmp_path / "model.tar.gz"), tmp_path / "model") / "best.pt").is_file()
+    target = extract_model_archive(good_archive(tmp_path / "model.tar.gz"), tmp_path / "model", "input 'model'")
+    assert (target / "best.pt").is_file()
