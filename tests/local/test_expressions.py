@@ -70,7 +70,8 @@ def test_hyperparameters_become_the_strings_create_training_job_takes(factory_de
     hyperparameters = evaluate(steps_by_name(factory_definition)["TrainYOLO"]["Arguments"]["HyperParameters"], scope)
     assert hyperparameters == {"model_variant": "yolo11n", "epochs": "3", "imgsz": "128", "batch": "4",
                                "patience": "50", "optimizer": "AdamW", "lr0": "0.004", "warmup_epochs": "1.0",
-                               "workers": "8", "seed": "0"}
+                               "workers": "8", "seed": "0",
+                               "weights_uri": scope.parameters["PretrainedWeightsUri"]}
 
 
 def test_every_property_reference_the_factory_emits_resolves(factory_definition, scope):
@@ -94,7 +95,8 @@ def test_every_property_reference_the_factory_emits_resolves(factory_definition,
     channels = evaluate(steps["TrainYOLO"]["Arguments"]["InputDataConfig"], scope)
     assert [c["DataSource"]["S3DataSource"]["S3Uri"] for c in channels] == [
         "s3://yolo-pipelines-artifacts/yolo11-detection/executions/abc123def456/data/train",
-        "s3://yolo-pipelines-artifacts/yolo11-detection/executions/abc123def456/data/val"]
+        "s3://yolo-pipelines-artifacts/yolo11-detection/executions/abc123def456/data/val",
+        scope.parameters["PretrainedWeightsUri"]]
     training = evaluate(steps["TrainYOLO"]["Arguments"], scope)
     assert training["CheckpointConfig"]["S3Uri"] == \
         "s3://yolo-pipelines-artifacts/yolo11-detection/checkpoints/yolo11-prepare-data-abc123def456"
