@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -161,11 +160,15 @@ def _shorten(text: str, limit: int = 160) -> str:
 
 
 def _move_item(split_dir: Path, item: Item, stem: str) -> None:
-    """Move the image's staged copy (bytes unchanged) and its YOLO label file into the split."""
+    """Move the image's staged copy (bytes unchanged) and its YOLO label file into the split.
+
+    A rename where it can be; a copy where each output folder is a mount of its own, as SageMaker Processing may
+    mount every output's LocalPath (a rename across them fails with EXDEV).
+    """
     assert item.staged is not None, f"{item.name}: a kept item is staged when it is decoded"
     image, label = staged_files(item.staged)
-    os.replace(image, split_dir / "images" / f"{stem}{item.image.suffix}")
-    os.replace(label, split_dir / "labels" / f"{stem}.txt")
+    shutil.move(image, split_dir / "images" / f"{stem}{item.image.suffix}")
+    shutil.move(label, split_dir / "labels" / f"{stem}.txt")
 
 
 def _write_data_yaml(folder: Path, class_names: list[str]) -> None:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from pipelines.sample_data import CLASS_NAMES
+from tests.containers.conftest import REPO
 from tests.containers.processing.jobs import SPLITS, Job, labels_of, tree_digest
 
 
@@ -439,3 +443,23 @@ def test_coco_with_a_repeated_category_name(job):
     edit_coco(runner.raw, lambda d: d["categories"].append({"id": 4, "name": "person"}))
     assert runner.fail() == ("annotations.json categories lists class name(s) person more than once: "
                              "names must be unique")
+
+
+def _can_mount() -> bool:
+    return shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "-rm", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not _can_mount(),
+                    reason="needs Linux mount namespaces (unshare -rm) to give each output its own filesystem")
+def test_each_output_on_a_filesystem_of_its_own(job):
+    """SageMaker Processing may mount every output's LocalPath separately: a rename into it fails with EXDEV."""
+    runner = job("yolo")
+    mounts = " && ".join(f'mkdir -p "$OUT/{name}" && mount -t tmpfs tmpfs "$OUT/{name}"'
+                         for name in (*SPLITS, "report"))
+    script = f'{mounts} && "$PYTHON" -m containers.processing.prepare_data && ls "$OUT/train/images" | wc -l'
+    proc = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "OUT": str(runner.output), "PYTHON": sys.executable,
+                                            "OPT_ML_ROOT": str(runner.opt_ml), "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert int(proc.stdout.split()[-1]) > 0
