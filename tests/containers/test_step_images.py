@@ -53,6 +53,15 @@ def step(definition: dict, name: str) -> dict:
     return next(s for s in definition["Steps"] if s["Name"] == name)["Arguments"]
 
 
+def no_model(folder: Path) -> Path:
+    """An optional model input left at its default: the no-model prefix, holding the one object `start` puts there."""
+    from pipelines.weights import NO_MODEL, NO_MODEL_TEXT
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / NO_MODEL).write_text(NO_MODEL_TEXT)
+    return folder
+
+
 def processing_run(definition: dict, name: str, mounts: dict[str, Path], opt_ml_output: Path) -> tuple[int, str]:
     """Run a processing step's image as SageMaker does: its ImageUri, ContainerEntrypoint and ContainerArguments,
     each input and output at the LocalPath the definition gives (``mounts``: input/output name -> host folder)."""
@@ -62,8 +71,10 @@ def processing_run(definition: dict, name: str, mounts: dict[str, Path], opt_ml_
     paths |= {o["OutputName"]: o["S3Output"]["LocalPath"] for o in arguments["ProcessingOutputConfig"]["Outputs"]}
     volumes = [arg for key, host in mounts.items() for arg in ("-v", f"{host}:{paths[key]}")]
     entrypoint, *rest = app["ContainerEntrypoint"]
+    scope = Scope(parameters=resolve_parameters(definition, TINY), execution={})  # parameters in the arguments
+    container_arguments = [render(evaluate(value, scope)) for value in app.get("ContainerArguments", [])]
     result = docker("run", "--rm", "--network", "none", *volumes, "-v", f"{opt_ml_output}:/opt/ml/output",
-                    "--entrypoint", entrypoint, app["ImageUri"], *rest, *app.get("ContainerArguments", []),
+                    "--entrypoint", entrypoint, app["ImageUri"], *rest, *container_arguments,
                     check=False, timeout=1800)
     return result.returncode, result.stdout + result.stderr
 
@@ -158,8 +169,11 @@ def training_container(image: str, opt_ml: Path, *options: str) -> list[str]:
 def training_job(images, definition, prepared, tmp_path_factory) -> dict:
     """TrainYOLO in its image, stopped with SIGTERM after its first epoch, then run again (a spot restart)."""
     opt_ml = tmp_path_factory.mktemp("train-image") / "opt_ml"
-    for channel in ("train", "val"):
-        place_tree(prepared / channel, opt_ml / "input" / "data" / channel)
+    for channel in (c["ChannelName"] for c in step(definition, "TrainYOLO")["InputDataConfig"]):
+        if channel == "weights":  # PretrainedWeightsUri left empty: train from the YAML
+            no_model(opt_ml / "input" / "data" / channel)
+        else:
+            place_tree(prepared / channel, opt_ml / "input" / "data" / channel)
     training_config(definition, opt_ml)
     name = f"train-test-{time.monotonic_ns()}"
     process = subprocess.Popen([docker_binary(), *training_container(images["training"], opt_ml, "--name", name)],
@@ -225,7 +239,8 @@ def test_evaluate_in_the_training_image_writes_a_schema_valid_evaluation(images,
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     (model_dir / "model.tar.gz").write_bytes(model_archive.read_bytes())
-    mounts = {"model": model_dir, "test": prepared / "test", "evaluation": tmp_path / "evaluation"}
+    mounts = {"model": model_dir, "test": prepared / "test", "baseline": no_model(tmp_path / "baseline"),
+              "evaluation": tmp_path / "evaluation"}
     code, log = processing_run(definition, "EvaluateYOLO", mounts, tmp_path / "opt_ml")
     assert code == 0, log[-3000:]
     evaluation = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())
