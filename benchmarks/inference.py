@@ -5,7 +5,8 @@ dicts. Pre- and post-processing are INCLUDED on both sides, so the difference is
 HTTP, gunicorn, Flask, request parsing, JSON):
   server  python -m containers.inference.serve serve (ONNX backend, --workers gthread workers) on 127.0.0.1, called
           by urllib client threads (one connection per request)
-  raw     OnnxPredictor in this process, with the intra-op threads of one server worker, called by the same threads
+  raw     OnnxPredictor in this process, with the intra-op threads of one server worker and its malloc settings
+          (allocator.py), called by the same threads
 Concurrency 1 and 8, --requests each after a warm-up, cycling over the same images (Ultralytics' bus.jpg and
 zidane.jpg, 810x1080 and 1280x720). Printed: p50/p95 latency and throughput per side and concurrency, server p50 / raw
 p50 (target <= 1.10 at concurrency 1), the server's p50/p95 at concurrency 1 while --slow-clients connections hold
@@ -37,6 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from containers.common.ultralytics_env import configure_offline  # noqa: E402
+from containers.inference.allocator import keep_freed_blocks  # noqa: E402
 from containers.inference.model_files import ModelSpec, resolve  # noqa: E402
 from containers.inference.onnx_backend import OnnxPredictor  # noqa: E402
 from containers.inference.options import DetectionOptions  # noqa: E402
@@ -199,6 +201,7 @@ def main() -> None:
               f"cores, server {args.workers} worker(s) x {threads} thread(s), raw session {threads} thread(s); "
               f"{args.requests} requests per row; pre/post-processing included on both sides", flush=True)
 
+        keep_freed_blocks()  # as each server worker does (worker.py), so the allocator is no difference
         raw = in_process(OnnxPredictor(spec, threads), spec)
         server = LiveServer(opt_ml, args.workers, work / "server.log")
         try:

@@ -15,6 +15,8 @@ import struct
 
 from gunicorn.workers.gthread import ThreadWorker
 
+from containers.inference.allocator import keep_freed_blocks
+
 CONNECTION_THREADS = 16  # per worker: slow clients and /ping get a thread while one request is being inferred
 
 
@@ -25,6 +27,7 @@ class ReadTimeoutWorker(ThreadWorker):
 
     def init_process(self) -> None:
         self.log.error_log.addFilter(_one_line_read_timeouts)
+        keep_freed_blocks()
         super().init_process()
 
     def enqueue_req(self, conn) -> None:
