@@ -3,9 +3,10 @@
 Each request allocates a few megabytes (the decoded image, the letterboxed copy, the 640x640 float tensor) and frees
 them. On a gunicorn thread those come from a non-main malloc arena, where glibc hands big blocks to ``mmap`` and
 returns freed memory to the kernel; the next request then page-faults the same megabytes in again. Fixing the mmap
-threshold at 32 MiB (the most glibc's own dynamic threshold reaches on 64-bit) and raising the trim threshold keeps those blocks in the heap for reuse.
-Measured with ``benchmarks/inference.py`` (both sides tuned alike): server p50 / in-process p50 from 1.09-1.10 to
-1.05-1.06. Retained memory is bounded by the peak a worker already reached. A no-op where libc is not glibc.
+threshold at 32 MiB (the most glibc's own dynamic threshold reaches on 64-bit) and raising the trim threshold keeps
+those blocks in the heap for reuse. Measured with ``benchmarks/inference.py`` (both sides tuned alike): server p50 /
+in-process p50 from 1.09-1.10 to 1.03-1.05. Retained memory is bounded by the peak a worker already reached. A no-op
+where libc is not glibc.
 """
 
 from __future__ import annotations

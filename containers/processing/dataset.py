@@ -27,6 +27,7 @@ class Item:
     path: Path | None = None
     parse: LabelParser | None = None
     split: str | None = None
+    label: Path | None = None  # its YOLO label file, where labels are files of their own (found once, by the reader)
     staged: Path | None = None  # where its output files were staged while it was decoded (decoding.staged_files)
     info: ImageInfo | None = None
     boxes: list[Box] = field(default_factory=list)
@@ -69,6 +70,5 @@ def load(items: list[Item], workers: int, stage: Path, class_ids: dict[str, int]
     pending = [item for item in items if item.problem is None]
     stage.mkdir(parents=True, exist_ok=True)
     tasks = [(item.image_path, item.parse, stage / str(index), class_ids) for index, item in enumerate(pending)]
-    for item, task, (info, boxes, problem) in zip(pending, tasks, inspect_all(tasks, workers), strict=True):
-        item.info, item.boxes, item.problem = info, boxes, problem
-        item.staged = task[2] if problem is None else None
+    for item, (info, boxes, problem, staged) in zip(pending, inspect_all(tasks, workers), strict=True):
+        item.info, item.boxes, item.problem, item.staged = info, boxes, problem, staged

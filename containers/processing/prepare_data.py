@@ -9,7 +9,9 @@ report/ (data_report.json, data.yaml). Data not fit to train on fails the job wi
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -100,8 +102,9 @@ def _prepare(args: argparse.Namespace, raw: Path, out: Path, work: Path) -> None
         for sub in ("images", "labels"):
             (out / split / sub).mkdir(parents=True)
         _write_data_yaml(out / split, class_names)
+    folders = {split: (f"{out / split / 'images'}/", f"{out / split / 'labels'}/") for split in SPLITS}
     for item in kept:
-        _move_item(out / assignment.splits[item.name], item, stems[item.name])
+        _move_item(folders[assignment.splits[item.name]], item, stems[item.name])
     counts = " / ".join(f"{split} {report['splits'][split]['images']}" for split in SPLITS)
     totals = report["totals"]
     print(f"PrepareData: {dataset.input_format} dataset, {totals['items']} items, {totals['rejected']} rejected, "
@@ -159,16 +162,22 @@ def _shorten(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _move_item(split_dir: Path, item: Item, stem: str) -> None:
-    """Move the image's staged copy (bytes unchanged) and its YOLO label file into the split.
+def _move_item(folders: tuple[str, str], item: Item, stem: str) -> None:
+    """Move the image's staged copy (bytes unchanged) and its YOLO label file into a split's ``images/`` and
+    ``labels/`` folders.
 
     A rename where it can be; a copy where each output folder is a mount of its own, as SageMaker Processing may
     mount every output's LocalPath (a rename across them fails with EXDEV).
     """
     assert item.staged is not None, f"{item.name}: a kept item is staged when it is decoded"
     image, label = staged_files(item.staged)
-    shutil.move(image, split_dir / "images" / f"{stem}{item.image.suffix}")
-    shutil.move(label, split_dir / "labels" / f"{stem}.txt")
+    for source, target in ((image, f"{folders[0]}{stem}{item.image.suffix}"), (label, f"{folders[1]}{stem}.txt")):
+        try:
+            os.rename(source, target)  # shutil.move would stat the target first: one syscall more per file
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            shutil.move(source, target)
 
 
 def _write_data_yaml(folder: Path, class_names: list[str]) -> None:

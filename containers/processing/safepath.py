@@ -33,9 +33,13 @@ class InputRoot:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.real = self.root.resolve()
+        self._prefix = str(self.root).rstrip("/") + "/"
 
     def relative(self, path: Path) -> str:
         """``path`` as it is named in the report: relative to the root, POSIX separators."""
+        text, prefix = str(path), self._prefix
+        if text.startswith(prefix) and os.sep == "/":  # the common case, without relpath's two abspath calls
+            return text[len(prefix):]
         return Path(os.path.relpath(path, self.root)).as_posix()
 
     def join(self, base: Path, name: str) -> Path:
@@ -100,32 +104,33 @@ class InputRoot:
         """The regular files under ``folder`` (sorted, symlinks inside the root allowed), and what was refused.
 
         Symlinked folders are never descended (they would leave the root or count files twice), symlinks that point
-        outside and special files (devices, FIFOs, sockets) are refused. Hidden files and folders are skipped.
+        outside and special files (devices, FIFOs, sockets) are refused. Hidden files and folders are skipped. A
+        plain file in a folder already inside the root is taken on its directory entry's type alone (no stat): the
+        walk never leaves the root, so only links and odd entries need :meth:`file`'s checks.
         """
         files: list[Path] = []
         refused: list[Refused] = []
         if not folder.resolve().is_relative_to(self.real):
             return [], [Refused(self.relative(folder), "symbolic link to a folder outside the input: not read")]
-        for current, dirs, names in os.walk(folder, followlinks=False):
-            base = Path(current)
-            for name in sorted(dirs):
-                if name.startswith("."):
-                    dirs.remove(name)
-                elif (base / name).is_symlink():
-                    dirs.remove(name)
-                    refused.append(Refused(self.relative(base / name), "symbolic link to a folder: not followed "
-                                           "(put the files themselves in the input)"))
-            dirs.sort()
-            for name in sorted(names):
-                if name.startswith("."):
-                    continue
-                try:
-                    self.file(base / name)
-                except OutsideInput as exc:
-                    refused.append(Refused(self.relative(base / name), str(exc)))
-                    continue
-                files.append(base / name)
-        return sorted(files), refused
+        pending = [str(folder)]
+        while pending:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        files.append(Path(entry.path))
+                    elif entry.is_symlink() and entry.is_dir():
+                        refused.append(Refused(self.relative(Path(entry.path)), "symbolic link to a folder: not "
+                                               "followed (put the files themselves in the input)"))
+                    else:
+                        try:
+                            files.append(self.file(Path(entry.path)))
+                        except OutsideInput as exc:
+                            refused.append(Refused(self.relative(Path(entry.path)), str(exc)))
+        return sorted(files), sorted(refused, key=lambda r: r.name)
 
 
 @functools.lru_cache(maxsize=4096)

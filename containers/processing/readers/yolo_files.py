@@ -33,8 +33,9 @@ def label_path(image: Path) -> Path:
 
 def image_items(src: InputRoot, images: list[Path], names: list[str], split: str | None) -> list[Item]:
     """One item per image file, its labels parsed once the image is decoded."""
-    return [Item(src.relative(image), image, partial(parse_label_file, src, label_path(image), names), split)
-            for image in images]
+    return [Item(src.relative(image), image, partial(parse_label_file, src, label, names), split,
+                 label=label)
+            for image, label in zip(images, map(label_path, images), strict=True)]
 
 
 def folder_items(src: InputRoot, folder: Path, names: list[str], split: str | None) -> tuple[list[Item], set[Path]]:
@@ -86,7 +87,7 @@ def resolve_listed(src: InputRoot, name: str, bases: list[Path]) -> Path:
 
 def orphan_labels(src: InputRoot, labels: set[Path], items: list[Item]) -> list[Item]:
     """Label files that no image uses, rejected."""
-    used = {label_path(item.path) for item in items if item.path is not None}
+    used = {item.label for item in items}
     return [Item(src.relative(label), problem="label file without a matching image")
             for label in sorted(labels - used)]
 
