@@ -69,6 +69,6 @@ def load(items: list[Item], workers: int, stage: Path, class_ids: dict[str, int]
     label file (class ids from ``class_ids``) in ``stage``, on ``workers`` processes."""
     pending = [item for item in items if item.problem is None]
     stage.mkdir(parents=True, exist_ok=True)
-    tasks = [(item.image_path, item.parse, stage / str(index), class_ids) for index, item in enumerate(pending)]
+    tasks = [(item.image_path, item.parse, stage, str(index), class_ids) for index, item in enumerate(pending)]
     for item, (info, boxes, problem, staged) in zip(pending, inspect_all(tasks, workers), strict=True):
         item.info, item.boxes, item.problem, item.staged = info, boxes, problem, staged

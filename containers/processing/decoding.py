@@ -33,9 +33,9 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-# The image, how to parse its labels (picklable), where to stage its output files (a name in the staging folder), and
-# the class ids to write.
-Task = tuple[Path, LabelParser | None, Path, dict[str, int]]
+# The image, how to parse its labels (picklable), the staging folder and a name unique in it for its output files,
+# and the class ids to write.
+Task = tuple[Path, LabelParser | None, Path, str, dict[str, int]]
 
 
 def staged_files(stage: Path) -> tuple[str, str]:
@@ -67,8 +67,8 @@ def inspect_all(tasks: list[Task], workers: int) -> Iterator[Result]:
 
 
 def _inspect(task: Task) -> Result:
-    path, parse, stage, ids = task
-    stage = _own_folder(stage.parent, os.getpid()) / stage.name
+    path, parse, staging, name, ids = task
+    stage = _own_folder(staging, os.getpid()) / name
     image, label = staged_files(stage)
     try:
         info = inspect_image(path, Path(image))
@@ -84,9 +84,9 @@ def _inspect(task: Task) -> Result:
 
 
 @functools.cache
-def _own_folder(stage: Path, pid: int) -> Path:
+def _own_folder(staging: Path, pid: int) -> Path:
     """A staging folder per worker process: files created by several processes in one folder contend for its lock
     (4-6% of the CPU time of a 2-worker run, in the kernel)."""
-    folder = stage / f"worker-{pid}"
+    folder = staging / f"worker-{pid}"
     folder.mkdir(exist_ok=True)
     return folder
