@@ -9,7 +9,8 @@ Prints images/s of each and the two ratios (targets: >= 0.7 of the bare decode, 
 cores), then the CPU time each spends per image: on a machine other jobs share, wall-clock ratios move with their
 load, while CPU time per image says what each costs (cores / CPU per image is the rate an idle machine allows).
 ``--repeats`` rounds (default 3) interleave the four and keep each one's best; every PrepareData run writes a fresh
-/opt/ml tree, all removed at the end (see ``prepare_data``).
+/opt/ml tree, all removed at the end (see ``prepare_data``). Last, PrepareData's own phase times (the line it prints
+at the end) in the best run of each side, and the end-to-end bound they set: only decoding runs on every core.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import resource
 import subprocess
 import sys
@@ -83,9 +85,20 @@ def prepare_data(raw: Path, scratch: Path, workers: int) -> float:
     (opt_ml / "processing" / "input" / "raw").symlink_to(raw, target_is_directory=True)
     env = {**os.environ, "OPT_ML_ROOT": str(opt_ml), "PYTHONPATH": str(REPO)}
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "containers.processing.prepare_data", "--workers", str(workers)],
-                   cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    done = subprocess.run([sys.executable, "-m", "containers.processing.prepare_data", "--workers", str(workers)],
+                          cwd=REPO, env=env, check=True, stdout=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - start
+    found = re.search(r"PrepareData: ([\d.]+) s: reading ([\d.]+) s, decoding ([\d.]+) s, the rest ([\d.]+) s",
+                      done.stdout)
+    assert found, f"no phase times in PrepareData's output: {done.stdout[-500:]}"
+    total, reading, decoding, rest = map(float, found.groups())
+    PHASES.setdefault(workers, []).append((wall, {"start-up and exit": wall - total, "reading": reading,
+                                                  "decoding": decoding, "the rest": rest}))
+    return wall
+
+
+# PrepareData's own phase times per --workers value: (wall, {phase: seconds}) of each run.
+PHASES: dict[int, list[tuple[float, dict[str, float]]]] = {}
 
 
 def _measured(measure) -> tuple[float, float]:
@@ -135,6 +148,22 @@ def main() -> None:
         used = cores if name in ("bare parallel decode", "PrepareData, all cores") else 1
         print(f"CPU per image, {name:24s} {value:6.2f} ms  (idle-machine rate {used / value * 1000:7.1f} images/s "
               f"on {used} core(s))")
+    print_phases(cores)
+
+
+def print_phases(cores: int) -> None:
+    """PrepareData's phases in the best run of each side: only decoding is parallel, so the other phases bound the
+    end-to-end speed-up (Amdahl) whatever decoding achieves."""
+    best = {workers: min(runs, key=lambda run: run[0])[1] for workers, runs in PHASES.items()}
+    names = list(best[1])
+    print("PrepareData phases of the best run, s: " + ", ".join(names))
+    for workers, label in ((0, "all cores"), (1, "1 worker")):
+        print(f"  {label:10s} " + "  ".join(f"{best[workers][name]:6.3f}" for name in names))
+    single = best[1]
+    serial = sum(single.values()) - single["decoding"]
+    print(f"decoding alone: {single['decoding'] / best[0]['decoding']:.2f}x on {cores} cores; with the other phases "
+          f"on one core, perfect decoding scaling would give at most "
+          f"{sum(single.values()) / (serial + single['decoding'] / cores):.2f}x end to end")
 
 
 if __name__ == "__main__":
