@@ -88,8 +88,8 @@ def prepare_data(raw: Path, scratch: Path, workers: int) -> float:
     done = subprocess.run([sys.executable, "-m", "containers.processing.prepare_data", "--workers", str(workers)],
                           cwd=REPO, env=env, check=True, stdout=subprocess.PIPE, text=True)
     wall = time.perf_counter() - start
-    found = re.search(r"PrepareData: ([\d.]+) s: reading ([\d.]+) s, decoding ([\d.]+) s, the rest ([\d.]+) s",
-                      done.stdout)
+    found = re.search(r"PrepareData: done in ([\d.]+) s \(reading ([\d.]+) s, decoding ([\d.]+) s, the rest "
+                      r"([\d.]+) s\)", done.stdout)
     assert found, f"no phase times in PrepareData's output: {done.stdout[-500:]}"
     total, reading, decoding, rest = map(float, found.groups())
     PHASES.setdefault(workers, []).append((wall, {"start-up and exit": wall - total, "reading": reading,

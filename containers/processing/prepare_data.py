@@ -115,8 +115,8 @@ def _prepare(args: argparse.Namespace, raw: Path, out: Path, work: Path) -> None
           f"{totals['unlabeled']} unlabeled, {totals['duplicates_dropped']} duplicates dropped -> {counts} images "
           f"(splits: {report['split_source']}); report: {report_path}")
     # Where the time went: decoding runs on every worker, the rest on one core (benchmarks/prepare_data.py reads it).
-    print(f"PrepareData: {time.perf_counter() - started:.3f} s: reading {read_at - started:.3f} s, decoding "
-          f"{decoded_at - read_at:.3f} s, the rest {time.perf_counter() - decoded_at:.3f} s")
+    print(f"PrepareData: done in {time.perf_counter() - started:.3f} s (reading {read_at - started:.3f} s, decoding "
+          f"{decoded_at - read_at:.3f} s, the rest {time.perf_counter() - decoded_at:.3f} s)")
 
 
 def _check_ratios(train: float, val: float, max_invalid: float) -> None:

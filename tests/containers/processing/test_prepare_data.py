@@ -113,6 +113,17 @@ def test_runs_are_deterministic_and_leave_the_source_untouched(job):
     assert tree_digest(first.raw) == source_before
 
 
+def test_the_last_line_says_where_the_time_went(job):
+    """benchmarks/prepare_data.py reads it: only the decoding phase runs on every worker."""
+    out = job().run()
+    assert out.returncode == 0, out.stderr
+    phases = re.fullmatch(r"PrepareData: done in ([\d.]+) s \(reading ([\d.]+) s, decoding ([\d.]+) s, the rest "
+                          r"([\d.]+) s\)", out.stdout.splitlines()[-1])
+    assert phases, out.stdout
+    total, *parts = map(float, phases.groups())
+    assert parts[1] > 0 and abs(sum(parts) - total) < 0.005
+
+
 def test_nested_yolo_folders_and_relative_ground_truth_paths(job, prepared):
     nested = job("yolo")
     for sub in ("images", "labels"):
