@@ -23,7 +23,7 @@ LabelParser = Callable[[ImageInfo], list[Box]]
 # it staged a usable image's files (see staged_files).
 Result = tuple[ImageInfo | None, list[Box], str | None, Path | None]
 
-# Images per task sent to a worker: one result message (and one wake-up of the parent's pool thread) per chunk; 64
+# Images per range sent to a worker: one result message (and one wake-up of the parent's pool thread) per chunk; 64
 # halved the parent's CPU share against 16 and still ends within a few tens of milliseconds of even on 2 cores.
 CHUNK = 64
 
@@ -49,7 +49,8 @@ def inspect_all(tasks: list[Task], workers: int) -> Iterator[Result]:
     (so that writing the output costs the parent two renames). Results come in the order of ``tasks``.
 
     A process pool from concurrent.futures, not multiprocessing.Pool: the latter's worker-handler thread also polls
-    the result pipe and spins until each result is read, which cost the parent a fifth of a core here.
+    the result pipe and spins until each result is read, which cost the parent a fifth of a core here. Each worker
+    gets the task list once (through fork; pickled once per worker under spawn), then only index ranges.
 
     Raises:
         JobFailure: a worker process died (killed for memory, most likely): the job stops instead of waiting.
@@ -58,12 +59,26 @@ def inspect_all(tasks: list[Task], workers: int) -> Iterator[Result]:
     if workers == 1:
         yield from map(_inspect, tasks)
         return
-    with ProcessPoolExecutor(workers, get_context("fork" if hasattr(os, "fork") else "spawn")) as pool:
+    context = get_context("fork" if hasattr(os, "fork") else "spawn")
+    with ProcessPoolExecutor(workers, context, initializer=_share, initargs=(tasks,)) as pool:
         try:
-            yield from pool.map(_inspect, tasks, chunksize=CHUNK)
+            for results in pool.map(_inspect_range, [(start, start + CHUNK) for start in range(0, len(tasks), CHUNK)]):
+                yield from results
         except BrokenProcessPool:
             raise JobFailure(f"one of the {workers} PrepareData worker processes died while decoding images (out "
                              "of memory?): give the job more memory (--set processing_instance_type=...)") from None
+
+
+_shared: list[Task] = []  # in a worker process: the whole task list (_share)
+
+
+def _share(tasks: list[Task]) -> None:
+    global _shared
+    _shared = tasks
+
+
+def _inspect_range(bounds: tuple[int, int]) -> list[Result]:
+    return [_inspect(task) for task in _shared[bounds[0]:bounds[1]]]
 
 
 def _inspect(task: Task) -> Result:

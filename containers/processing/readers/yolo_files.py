@@ -8,6 +8,7 @@ rejected.
 
 from __future__ import annotations
 
+import os
 from functools import partial
 from pathlib import Path
 
@@ -21,14 +22,16 @@ NOT_IMAGES = {".txt", ".json", ".yaml", ".yml", ".names", ".data", ".xml", ".csv
 
 
 def label_path(image: Path) -> Path:
-    """Where the label file of ``image`` is: under the matching ``labels`` folder, else beside the image."""
-    parts = image.parts
-    if "images" in parts[:-1]:
-        index = len(parts) - 2 - parts[:-1][::-1].index("images")
-        mirrored = Path(*parts[:index], "labels", *parts[index + 1:]).with_suffix(".txt")
-        if mirrored.exists() or mirrored.is_symlink():
-            return mirrored
-    return image.with_suffix(".txt")
+    """Where the label file of ``image`` is: under the matching ``labels`` folder (the last ``images`` folder of its
+    path replaced), else beside the image. String work: it runs once per image before any decoding starts."""
+    text = os.fspath(image)
+    stem = text[: len(text) - len(image.suffix)]
+    head, images, tail = (os.sep + stem).rpartition(f"{os.sep}images{os.sep}")
+    if images:
+        mirrored = f"{head[1:]}{os.sep}labels{os.sep}{tail}.txt" if head else f"labels{os.sep}{tail}.txt"
+        if os.path.lexists(mirrored):
+            return Path(mirrored)
+    return Path(f"{stem}.txt")
 
 
 def image_items(src: InputRoot, images: list[Path], names: list[str], split: str | None) -> list[Item]:
