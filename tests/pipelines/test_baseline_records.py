@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from pipelines.cli.main import main
-from tests.pipelines.model_packages import GROUP, create_package
+from tests.pipelines.model_packages import GROUP, moto_registry
 
 HEADLINE = ("mAP50_95", "mAP50", "precision", "recall")
 
@@ -39,20 +37,9 @@ def evaluation(map50_95: float, baseline: float | None) -> dict:
 
 @pytest.fixture
 def aws_registry():
-    with mock_aws():
-        from pipelines import aws
-
-        aws.boto_session.cache_clear()
-        sagemaker = boto3.client("sagemaker", region_name="us-east-1")
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="artifacts")
-        sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
-        for index, (value, baseline) in enumerate(((0.31, None), (0.42, 0.31)), start=1):
-            key = f"executions/{index}/evaluation/evaluation.json"
-            s3.put_object(Bucket="artifacts", Key=key, Body=json.dumps(evaluation(value, baseline)).encode())
-            create_package(sagemaker, "PendingManualApproval", index, f"s3://artifacts/{key}")
-        yield sagemaker
-        aws.boto_session.cache_clear()
+    with moto_registry({f"executions/{index}/evaluation/evaluation.json": evaluation(value, baseline)
+                        for index, (value, baseline) in enumerate(((0.31, None), (0.42, 0.31)), start=1)}) as client:
+        yield client
 
 
 def test_show_and_compare_on_aws(aws_registry, capsys):

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from pipelines.cli.main import main
-
-GROUP = "yolo11-detection"
+from tests.pipelines.model_packages import GROUP, moto_registry
 
 
 def evaluation(map50_95: float) -> dict:
@@ -21,26 +18,9 @@ def evaluation(map50_95: float) -> dict:
 
 @pytest.fixture
 def aws_registry():
-    with mock_aws():
-        from pipelines import aws
-
-        aws.boto_session.cache_clear()
-        sagemaker = boto3.client("sagemaker", region_name="us-east-1")
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="artifacts")
-        sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
-        for index, value in enumerate((0.31, 0.42), start=1):
-            key = f"evaluation/{index}/evaluation.json"
-            s3.put_object(Bucket="artifacts", Key=key, Body=json.dumps(evaluation(value)).encode())
-            sagemaker.create_model_package(
-                ModelPackageGroupName=GROUP, ModelApprovalStatus="PendingManualApproval",
-                InferenceSpecification={"Containers": [{"Image": "img:1", "ModelDataUrl": f"s3://artifacts/m{index}"}],
-                                        "SupportedContentTypes": ["image/jpeg"],
-                                        "SupportedResponseMIMETypes": ["application/json"]},
-                ModelMetrics={"ModelQuality": {"Statistics": {"ContentType": "application/json",
-                                                              "S3Uri": f"s3://artifacts/{key}"}}})
-        yield sagemaker
-        aws.boto_session.cache_clear()
+    with moto_registry({f"evaluation/{index}/evaluation.json": evaluation(value)
+                        for index, value in enumerate((0.31, 0.42), start=1)}) as client:
+        yield client
 
 
 def test_list_show_compare_approve_reject_on_aws(aws_registry, capsys):
