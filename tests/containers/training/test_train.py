@@ -13,6 +13,7 @@ import sys
 import onnxruntime as ort
 import pytest
 
+from benchmarks.training_overhead import epoch_seconds
 from containers.training.plots import TRAINING_PLOTS
 from pipelines.sample_data import CLASS_NAMES
 from tests.containers.conftest import REPO, run_entrypoint
@@ -58,6 +59,9 @@ def test_fine_tuning_from_a_checkpoint_beats_training_from_the_yaml(prepared_spl
     assert network_guard.attempts() == ""
     digest = hashlib.sha256((trained_model / "best.pt").read_bytes()).hexdigest()
     assert f"Training yolo11n from pretrained weights {WEIGHTS_URI} (sha256 {digest})" in result.stdout
+    log = tmp_path / "train.log"  # benchmarks/training_overhead.py times each epoch by its finished progress bar
+    log.write_text(result.stdout + result.stderr)
+    assert len(epoch_seconds(log)) == int(SHORT_EPOCHS)
     tuned, scratch = model_card(opt_ml / "model"), model_card(weak_model)
     assert scratch["initialisation"]["kind"] == "yaml" and scratch["epochs_completed"] == tuned["epochs_completed"]
     assert tuned["metrics"]["mAP50-95"] > scratch["metrics"]["mAP50-95"] + 0.05, (tuned["metrics"],
