@@ -298,9 +298,10 @@ class PipelineConfig(_Section):
     def no_model_uri(self) -> str:
         """The default of the optional model inputs (weights, baseline): a prefix whose one object is NO_MODEL.txt.
 
-        A SageMaker job input must name objects that exist (a job whose input prefix holds nothing fails its
-        download), and a parameter cannot drop an input, so "no model" is this prefix; ``start``, ``run-pipeline``
-        and ``run --local`` put the object there (``pipelines.model_inputs``).
+        A SageMaker job input must name objects that exist (CreateTrainingJob refuses one with "No S3 objects found
+        under S3 URL ... given in input data source", as in aws/amazon-sagemaker-examples#2269), and a parameter
+        cannot drop an input, so "no model" is this prefix; ``start``, ``run-pipeline`` and ``run --local`` put the
+        object there (``pipelines.model_inputs``).
         """
         return f"{self.s3_root}/{NO_MODEL_PREFIX}"
 

@@ -34,7 +34,10 @@ _NAME_FIELDS = {"Processing": "ProcessingJobName", "Training": "TrainingJobName"
 
 # With a custom job prefix, SageMaker names a job <prefix>-<executionId>-<entityToken>-<failureCount>
 # (aws/sagemaker-python-sdk#3946, which added PipelineDefinitionConfig); without one,
-# pipelines-<executionId>-<StepName>-<entityToken>. Execution ids have 12 characters, entity tokens 10.
+# pipelines-<executionId>-<StepName>-<entityToken>. Execution ids have 12 characters, entity tokens 10, as in a job
+# SageMaker named "pipelines-kytlemm1lvpq-PreprocessingStep-cIpzShs3Qp" (aws/amazon-sagemaker-examples#3106). The
+# SDK keeps ModelName, like the job names, only under use_custom_job_prefix (sagemaker.mlops.workflow.model_step, and
+# aws/sagemaker-python-sdk#4371): a model's name is a prefix too.
 EXECUTION_ID = "e" * EXECUTION_ID_LENGTH
 _ENTITY_TOKEN = "t" * 10
 _FAILURE_COUNT = "9"
