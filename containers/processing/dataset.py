@@ -28,7 +28,7 @@ class Item:
     parse: LabelParser | None = None
     split: str | None = None
     label: Path | None = None  # its YOLO label file, where labels are files of their own (found once, by the reader)
-    staged: Path | None = None  # where its output files were staged while it was decoded (decoding.staged_files)
+    staged: str | None = None  # where its output files were staged while it was decoded (decoding.staged_files)
     info: ImageInfo | None = None
     boxes: list[Box] = field(default_factory=list)
     problem: str | None = None

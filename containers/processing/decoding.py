@@ -20,8 +20,8 @@ from containers.processing.labels import Box, LabelError
 
 LabelParser = Callable[[ImageInfo], list[Box]]
 # What a worker sends back: the image's facts (None when rejected), its boxes, the rejection reason if any, and where
-# it staged a usable image's files (see staged_files).
-Result = tuple[ImageInfo | None, list[Box], str | None, Path | None]
+# it staged a usable image's files (see staged_files; a string, which pickles at a fraction of a Path's cost).
+Result = tuple[ImageInfo | None, list[Box], str | None, str | None]
 
 # Images per range sent to a worker: one result message (and one wake-up of the parent's pool thread) per chunk; 64
 # halved the parent's CPU share against 16 and still ends within a few tens of milliseconds of even on 2 cores.
@@ -38,7 +38,7 @@ def available_cores() -> int:
 Task = tuple[Path, LabelParser | None, Path, str, dict[str, int]]
 
 
-def staged_files(stage: Path) -> tuple[str, str]:
+def staged_files(stage: str) -> tuple[str, str]:
     """The staged copy of an image and its YOLO label file, ready to be moved into a split (strings: moving them is
     the parent's serial work, where pathlib's per-object cost shows)."""
     return f"{stage}.image", f"{stage}.txt"
@@ -83,7 +83,7 @@ def _inspect_range(bounds: tuple[int, int]) -> list[Result]:
 
 def _inspect(task: Task) -> Result:
     path, parse, staging, name, ids = task
-    stage = _own_folder(staging, os.getpid()) / name
+    stage = f"{_own_folder(staging, os.getpid())}/{name}"
     image, label = staged_files(stage)
     try:
         info = inspect_image(path, Path(image))
@@ -99,9 +99,9 @@ def _inspect(task: Task) -> Result:
 
 
 @functools.cache
-def _own_folder(staging: Path, pid: int) -> Path:
+def _own_folder(staging: Path, pid: int) -> str:
     """A staging folder per worker process: files created by several processes in one folder contend for its lock
     (4-6% of the CPU time of a 2-worker run, in the kernel)."""
     folder = staging / f"worker-{pid}"
     folder.mkdir(exist_ok=True)
-    return folder
+    return str(folder)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from PIL import Image
 
@@ -18,8 +18,9 @@ class ImageError(ValueError):
     """An image that cannot be used; the message is the rejection reason."""
 
 
-@dataclass(frozen=True)
-class ImageInfo:
+class ImageInfo(NamedTuple):
+    """What decoding found out about a usable image (a named tuple: it crosses from the workers, like Box)."""
+
     sha256: str
     format: str
     width: int

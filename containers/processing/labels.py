@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from containers.common.contract import JobFailure
 from containers.processing.safepath import printable, shown
@@ -16,9 +16,9 @@ class LabelError(ValueError):
     """A label that cannot be used; the message is the rejection reason of its image."""
 
 
-@dataclass(frozen=True)
-class Box:
-    """One object: its class name and its normalized center and size."""
+class Box(NamedTuple):
+    """One object: its class name and its normalized center and size. A named tuple: workers send thousands of these
+    to the parent, and a tuple pickles at a fraction of a dataclass's cost."""
 
     class_name: str
     x_center: float
