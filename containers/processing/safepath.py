@@ -108,7 +108,7 @@ class InputRoot:
         plain file in a folder already inside the root is taken on its directory entry's type alone (no stat): the
         walk never leaves the root, so only links and odd entries need :meth:`file`'s checks.
         """
-        files: list[Path] = []
+        files: list[str] = []
         refused: list[Refused] = []
         if not folder.resolve().is_relative_to(self.real):
             return [], [Refused(self.relative(folder), "symbolic link to a folder outside the input: not read")]
@@ -121,16 +121,21 @@ class InputRoot:
                     if entry.is_dir(follow_symlinks=False):
                         pending.append(entry.path)
                     elif entry.is_file(follow_symlinks=False):
-                        files.append(Path(entry.path))
+                        files.append(entry.path)
                     elif entry.is_symlink() and entry.is_dir():
                         refused.append(Refused(self.relative(Path(entry.path)), "symbolic link to a folder: not "
                                                "followed (put the files themselves in the input)"))
                     else:
                         try:
-                            files.append(self.file(Path(entry.path)))
+                            files.append(os.fspath(self.file(Path(entry.path))))
                         except OutsideInput as exc:
                             refused.append(Refused(self.relative(Path(entry.path)), str(exc)))
-        return sorted(files), sorted(refused, key=lambda r: r.name)
+        # Path's order (component by component), sorted as strings: Path objects compare slowly in Python
+        return [Path(f) for f in sorted(files, key=_components)], sorted(refused, key=lambda r: r.name)
+
+
+def _components(path: str) -> list[str]:
+    return path.split(os.sep)
 
 
 @functools.lru_cache(maxsize=4096)
