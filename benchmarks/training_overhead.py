@@ -5,15 +5,16 @@ Each repeat runs, in alternating order so that drift on a shared machine hits bo
   bare  yolo train ...   (the same training arguments), then the same ONNX export timed inside its process
 Both run with the same offline ultralytics environment. Printed: every time, the medians, and the ratios bare/ours
 for `yolo train` + the export (the same work; target >= 0.97) and for `yolo train` alone, CPU seconds (less
-sensitive than wall time to other load on a shared machine), and training images/s, read from each run's
-results.csv (ultralytics' own clock, from the first epoch to the last one's validation) on both sides.
+sensitive than wall time to other load on a shared machine), and training images/s on both sides: over all epochs
+and over epochs 2+ (each epoch's finished progress bar; the first epoch holds the warm-up), and with validation
+(results.csv). One untimed 1-epoch run goes first (--no-warmup skips it).
 
     python benchmarks/training_overhead.py [--epochs 12] [--repeats 3] [--imgsz 128] [--batch 4] [--images 48]
 
 On a GPU, from pretrained weights (both sides start from the same checkpoint, at the precision ours picks):
 
     python benchmarks/training_overhead.py --device 0 --weights yolo11n.pt --imgsz 640 --batch 32 --workers 8 \
-        --images 2000 --epochs 3 --repeats 2
+        --images 5000 --epochs 5
 """
 
 from __future__ import annotations
