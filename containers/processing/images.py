@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -61,7 +62,7 @@ def inspect_image(path: Path, copy_to: Path | None = None) -> ImageInfo:
             with Image.open(io.BytesIO(data)) as image:  # verify() leaves the image unusable: decode a fresh one
                 image.load()
     except Exception as exc:  # Pillow signals bad bytes with many exception types (OSError, SyntaxError, ...)
-        raise ImageError(f"corrupt or truncated image: {type(exc).__name__}: {exc}") from exc
+        raise ImageError(f"corrupt or truncated image: {type(exc).__name__}: {_without_addresses(exc)}") from exc
     if fmt not in SUFFIXES:
         raise ImageError(f"unsupported image format {fmt}: use one of {', '.join(sorted(set(SUFFIXES)))}")
     if width <= 0 or height <= 0:
@@ -72,3 +73,9 @@ def inspect_image(path: Path, copy_to: Path | None = None) -> ImageInfo:
         except OSError:  # another file system (EXDEV), or one without hard links
             copy_to.write_bytes(data)
     return ImageInfo(hashlib.sha256(data).hexdigest(), fmt, width, height)
+
+
+def _without_addresses(exc: Exception) -> str:
+    """Pillow's message without object reprs (``cannot identify image file <_io.BytesIO object at 0x7f...>``): a
+    memory address would make the report differ from run to run."""
+    return re.sub(r"\s*<[^<>]* at 0x[0-9a-fA-F]+>", "", str(exc))

@@ -45,3 +45,12 @@ def test_truncated_or_corrupt_scan_data_is_rejected(tmp_path, damage):
     path.write_bytes(damage(jpeg_bytes()))
     with pytest.raises(ImageError, match="corrupt or truncated image: OSError"):
         inspect_image(path)
+
+
+def test_the_reason_for_bytes_that_are_no_image_is_the_same_every_run(tmp_path):
+    """Pillow names the BytesIO it was given, memory address included; the report must not differ by run."""
+    path = tmp_path / "a.jpg"
+    path.write_bytes(b"not an image")
+    with pytest.raises(ImageError) as raised:
+        inspect_image(path)
+    assert str(raised.value) == "corrupt or truncated image: UnidentifiedImageError: cannot identify image file"
