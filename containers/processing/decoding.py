@@ -55,7 +55,7 @@ def inspect_all(tasks: list[Task], workers: int) -> Iterator[Result]:
     Raises:
         JobFailure: a worker process died (killed for memory, most likely): the job stops instead of waiting.
     """
-    workers = max(1, min(workers, len(tasks) // CHUNK + 1))
+    workers = worker_count(len(tasks), workers)
     if workers == 1:
         yield from map(_inspect, tasks)
         return
@@ -67,6 +67,12 @@ def inspect_all(tasks: list[Task], workers: int) -> Iterator[Result]:
         except BrokenProcessPool:
             raise JobFailure(f"one of the {workers} PrepareData worker processes died while decoding images (out "
                              "of memory?): give the job more memory (--set processing_instance_type=...)") from None
+
+
+def worker_count(tasks: int, workers: int) -> int:
+    """How many processes decode ``tasks`` images given ``workers``: no more than there are chunks; 1 means this
+    process, without a pool."""
+    return max(1, min(workers, tasks // CHUNK + 1))
 
 
 _shared: list[Task] = []  # in a worker process: the whole task list (_share)

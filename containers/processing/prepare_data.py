@@ -9,9 +9,7 @@ report/ (data_report.json, data.yaml). Data not fit to train on fails the job wi
 from __future__ import annotations
 
 import argparse
-import errno
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -24,9 +22,10 @@ import yaml
 from containers.common import contract
 from containers.common.contract import JobFailure
 from containers.processing import readers
-from containers.processing.dataset import Item, RawDataset, load
-from containers.processing.decoding import available_cores, staged_files
+from containers.processing.dataset import RawDataset, load
+from containers.processing.decoding import available_cores
 from containers.processing.labels import check_class_names
+from containers.processing.placement import SplitFolders
 from containers.processing.report import build_report
 from containers.processing.safepath import shown
 from containers.processing.splitting import MIN_IMAGES, SPLITS, assign, deduplicate, output_names
@@ -86,35 +85,33 @@ def _prepare(args: argparse.Namespace, raw: Path, out: Path, work: Path) -> None
     dataset = readers.read(raw, args.input_format, args.label_attribute, work)
     class_names = _class_list(dataset, args.class_names)
     read_at = time.perf_counter()
-    load(dataset.items, args.workers, work / "staged", {name: index for index, name in enumerate(class_names)})
-    decoded_at = time.perf_counter()
-    kept, duplicates = deduplicate([item for item in dataset.items if item.problem is None])
-    assignment = assign(kept, args.train_ratio, args.val_ratio, args.resplit)
-    arguments = {"train_ratio": args.train_ratio, "val_ratio": args.val_ratio,
-                 "test_ratio": round(1 - args.train_ratio - args.val_ratio, 6),
-                 "max_invalid_fraction": args.max_invalid_fraction, "resplit": args.resplit}
-    report = build_report(dataset=dataset, class_names=class_names, arguments=arguments, kept=kept,
-                          assignment=assignment, duplicates=duplicates)
-    for folder in (*SPLITS, "report"):
-        shutil.rmtree(out / folder, ignore_errors=True)
-    report_path = out / "report" / "data_report.json"
-    _write_data_yaml(report_path.parent, class_names)
-    report_path.write_text(json.dumps(report, indent=2) + "\n")
-    _check_quality(dataset, report, args, report_path)
-    stems = output_names(kept)
-    for split in SPLITS:
-        for sub in ("images", "labels"):
-            (out / split / sub).mkdir(parents=True)
-        _write_data_yaml(out / split, class_names)
-    folders = {split: (f"{out / split / 'images'}/", f"{out / split / 'labels'}/") for split in SPLITS}
-    for item in kept:
-        _move_item(folders[assignment.splits[item.name]], item, stems[item.name])
+    candidates = [item for item in dataset.items if item.problem is None]
+    with SplitFolders(out, candidates, args.train_ratio, args.val_ratio, args.resplit) as folders:
+        load(dataset.items, args.workers, work / "staged", {name: index for index, name in enumerate(class_names)},
+             folders.place)
+        decoded_at = time.perf_counter()
+        kept, duplicates = deduplicate([item for item in dataset.items if item.problem is None])
+        assignment = assign(kept, args.train_ratio, args.val_ratio, args.resplit)
+        arguments = {"train_ratio": args.train_ratio, "val_ratio": args.val_ratio,
+                     "test_ratio": round(1 - args.train_ratio - args.val_ratio, 6),
+                     "max_invalid_fraction": args.max_invalid_fraction, "resplit": args.resplit}
+        report = build_report(dataset=dataset, class_names=class_names, arguments=arguments, kept=kept,
+                              assignment=assignment, duplicates=duplicates)
+        shutil.rmtree(out / "report", ignore_errors=True)
+        report_path = out / "report" / "data_report.json"
+        _write_data_yaml(report_path.parent, class_names)
+        report_path.write_text(json.dumps(report, indent=2) + "\n")
+        _check_quality(dataset, report, args, report_path)
+        folders.settle(kept, assignment.splits, output_names(kept))
+        for split in SPLITS:
+            _write_data_yaml(out / split, class_names)
     counts = " / ".join(f"{split} {report['splits'][split]['images']}" for split in SPLITS)
     totals = report["totals"]
     print(f"PrepareData: {dataset.input_format} dataset, {totals['items']} items, {totals['rejected']} rejected, "
           f"{totals['unlabeled']} unlabeled, {totals['duplicates_dropped']} duplicates dropped -> {counts} images "
           f"(splits: {report['split_source']}); report: {report_path}")
-    # Where the time went: decoding runs on every worker, the rest on one core (benchmarks/prepare_data.py reads it).
+    # Where the time went: decoding runs on every worker (the parent places results meanwhile), the rest on one core
+    # (benchmarks/prepare_data.py reads it).
     print(f"PrepareData: done in {time.perf_counter() - started:.3f} s (reading {read_at - started:.3f} s, decoding "
           f"{decoded_at - read_at:.3f} s, the rest {time.perf_counter() - decoded_at:.3f} s)")
 
@@ -167,24 +164,6 @@ def _check_quality(dataset: RawDataset, report: dict, args: argparse.Namespace, 
 
 def _shorten(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _move_item(folders: tuple[str, str], item: Item, stem: str) -> None:
-    """Move the image's staged copy (bytes unchanged) and its YOLO label file into a split's ``images/`` and
-    ``labels/`` folders.
-
-    A rename where it can be; a copy where each output folder is a mount of its own, as SageMaker Processing may
-    mount every output's LocalPath (a rename across them fails with EXDEV).
-    """
-    assert item.staged is not None, f"{item.name}: a kept item is staged when it is decoded"
-    image, label = staged_files(item.staged)
-    for source, target in ((image, f"{folders[0]}{stem}{item.image.suffix}"), (label, f"{folders[1]}{stem}.txt")):
-        try:
-            os.rename(source, target)  # shutil.move would stat the target first: one syscall more per file
-        except OSError as exc:
-            if exc.errno != errno.EXDEV:
-                raise
-            shutil.move(source, target)
 
 
 def _write_data_yaml(folder: Path, class_names: list[str]) -> None:

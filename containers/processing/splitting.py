@@ -8,7 +8,7 @@ ones. A split left empty is filled deterministically from the largest one, and t
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from containers.processing.dataset import Item
@@ -63,12 +63,21 @@ def split_of(item: Item, train_ratio: float, val_ratio: float) -> str:
     return "val" if where < train_ratio + val_ratio else "test"
 
 
+def keeps_export_splits(items: list[Item], resplit: bool) -> bool:
+    """Whether the export's own splits are kept: some item has one, and no re-split was asked for."""
+    return not resplit and any(item.split for item in items)
+
+
+def split_for(item: Item, from_export: bool, train_ratio: float, val_ratio: float) -> str:
+    """An item's split before empty splits are filled: the export's where kept, else its content split."""
+    return item.split if from_export and item.split else split_of(item, train_ratio, val_ratio)
+
+
 def assign(kept: list[Item], train_ratio: float, val_ratio: float, resplit: bool) -> Assignment:
     """Each kept item's split: the export's (unless ``resplit``), else by content; empty splits filled."""
     ratios = {"train": train_ratio, "val": val_ratio, "test": 1 - train_ratio - val_ratio}
-    from_export = not resplit and any(item.split for item in kept)
-    result = Assignment({item.name: (item.split if from_export and item.split else
-                                     split_of(item, train_ratio, val_ratio)) for item in kept},
+    from_export = keeps_export_splits(kept, resplit)
+    result = Assignment({item.name: split_for(item, from_export, train_ratio, val_ratio) for item in kept},
                         "export" if from_export else "content")
     if len(kept) < MIN_IMAGES:
         return result
@@ -96,8 +105,18 @@ def _fill(split: str, kept: list[Item], result: Assignment, ratios: dict[str, fl
 
 def output_names(items: list[Item]) -> dict[str, str]:
     """Item name -> file stem in the output: the source stem, plus a hash prefix where two sources share a stem."""
-    by_stem: dict[str, list[Item]] = defaultdict(list)
-    for item in items:
-        by_stem[item.image_path.stem.lower()].append(item)
-    return {item.name: item.image_path.stem if len(group) == 1 else f"{item.image_path.stem}_{item.image.sha256[:10]}"
-            for group in by_stem.values() for item in group}
+    shared = shared_stems(items)
+    return {item.name: output_name(item, shared) for item in items}
+
+
+def shared_stems(items: list[Item]) -> set[str]:
+    """The source stems that more than one of ``items`` has, case-folded (the output may land on a file system
+    that ignores case)."""
+    counts = Counter(item.image_path.stem.lower() for item in items)
+    return {stem for stem, count in counts.items() if count > 1}
+
+
+def output_name(item: Item, shared: set[str]) -> str:
+    """An item's file stem in the output, given the stems it may share (:func:`shared_stems`)."""
+    stem = item.image_path.stem
+    return f"{stem}_{item.image.sha256[:10]}" if stem.lower() in shared else stem

@@ -53,6 +53,18 @@ def test_workers_give_the_results_of_one_process_in_input_order(dataset, tmp_pat
     assert len(problems) == 2 and any("corrupt or truncated image" in p for p in problems)
 
 
+def test_usable_items_are_handed_over_in_input_order_only_when_workers_decode(dataset, tmp_path, monkeypatch):
+    """load() calls its ``usable`` hook with each usable item, in input order, where worker processes decode (the
+    caller places it meanwhile); in one process it does not (the caller places everything after)."""
+    monkeypatch.setattr(decoding, "CHUNK", 4)
+    parallel, single = dataset(), dataset()
+    handed: list = []
+    load(parallel.items, 2, tmp_path / "two", IDS, handed.append)
+    assert handed == [item for item in parallel.items if item.problem is None] and len(handed) == 46
+    load(single.items, 1, tmp_path / "one", IDS, handed.append)
+    assert len(handed) == 46
+
+
 def test_a_worker_that_dies_fails_the_job_with_a_reason(dataset, tmp_path, monkeypatch):
     monkeypatch.setattr(decoding, "CHUNK", 4)
     parent = os.getpid()

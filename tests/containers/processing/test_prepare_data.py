@@ -16,6 +16,8 @@ import yaml
 
 from pipelines.sample_data import CLASS_NAMES
 from tests.containers.conftest import REPO
+from tests.containers.processing import exports
+from tests.containers.processing.exports import Scene
 from tests.containers.processing.jobs import SPLITS, Job, labels_of, tree_digest
 
 
@@ -370,6 +372,39 @@ def test_duplicate_images_are_dropped_and_reported(job):
     digest = hashlib.sha256((runner.raw / "images/scene_0001.jpg").read_bytes()).hexdigest()
     copies = [p for p in runner.output.rglob("*.jpg") if hashlib.sha256(p.read_bytes()).hexdigest() == digest]
     assert [p.relative_to(runner.output).parts[1:] for p in copies] == [("images", "copy_a.jpg")]
+
+
+def test_placing_while_workers_decode_ends_where_one_process_ends(tmp_path):
+    """With worker processes, PrepareData places each image as its result arrives, under the split and name it most
+    likely keeps (placement.py); settling must give exactly the output of one process, which places after
+    decoding, in each case where the final decision differs: an empty split filled, duplicates that share a stem
+    (the copy placed first is the one dropped), and a stem left to one image once the other was rejected."""
+    scenes = [Scene(f"img_{i:03d}.jpg", "val" if i % 5 == 0 else "train", (32, 32),
+                    ((i % 2, 1 + i % 5, 3, 8 + i % 17, 12),)) for i in range(130)]  # two chunks of 64 and more
+
+    def run(workers: str, *args: str) -> Job:
+        runner = Job(tmp_path / f"workers-{workers}{''.join(args)}", None)
+        exports.ultralytics_yolo(runner.raw, scenes)  # train and val, no test: test is filled from train
+        images, labels = runner.raw / "images" / "train", runner.raw / "labels" / "train"
+        for folder in ("a", "a-dup"):  # Path order walks a/ first; de-duplication keeps a-dup/ (first by name)
+            exports.draw(Scene("dup.jpg", "train", (40, 40), ((0, 1, 1, 20, 20),)), images / folder / "dup.jpg")
+            (labels / folder).mkdir()
+            (labels / folder / "dup.txt").write_text("0 0.275 0.275 0.5 0.5\n")
+        (images / "img_002.png").write_bytes(b"not an image")  # rejected: img_002.jpg keeps its plain name
+        result = runner.run("--workers", workers, *args)
+        assert result.returncode == (1 if args else 0), result.stderr
+        return runner
+
+    single, parallel = run("1"), run("2")
+    assert tree_digest(parallel.output) == tree_digest(single.output)
+    report = parallel.report()
+    assert report["totals"]["rejected"] == 1 and report["totals"]["duplicates_dropped"] == 1
+    assert report["split_filled"]["test"]["from"] == "train"
+    assert [d["kept"] for d in report["duplicates"]] == ["images/train/a-dup/dup.jpg"]
+    names = {p.name for split in SPLITS for p in (parallel.output / split / "images").iterdir()}
+    assert {"dup.jpg", "img_002.jpg"} <= names and len(names) == report["totals"]["images"] == 131
+    failed = run("2", "--max-invalid-fraction", "0")  # fails after placing: no half-filled split is left
+    assert not any((failed.output / split).exists() for split in SPLITS)
 
 
 @pytest.mark.parametrize(("args", "message"), [
