@@ -28,7 +28,7 @@ class Item:
     path: Path | None = None
     parse: LabelParser | None = None
     split: str | None = None
-    label: Path | None = None  # its YOLO label file, where labels are files of their own (found once, by the reader)
+    label: str | None = None  # its YOLO label file, where labels are files of their own (found once, by the reader)
     staged: str | None = None  # where its output files were staged while it was decoded (decoding.staged_files)
     info: ImageInfo | None = None
     boxes: list[Box] = field(default_factory=list)

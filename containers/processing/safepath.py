@@ -35,7 +35,7 @@ class InputRoot:
         self.real = self.root.resolve()
         self._prefix = str(self.root).rstrip("/") + "/"
 
-    def relative(self, path: Path) -> str:
+    def relative(self, path: Path | str) -> str:
         """``path`` as it is named in the report: relative to the root, POSIX separators."""
         text, prefix = str(path), self._prefix
         if text.startswith(prefix) and os.sep == "/":  # the common case, without relpath's two abspath calls
@@ -101,7 +101,13 @@ class InputRoot:
         return True
 
     def walk(self, folder: Path) -> tuple[list[Path], list[Refused]]:
-        """The regular files under ``folder`` (sorted, symlinks inside the root allowed), and what was refused.
+        """:meth:`listing` as Paths."""
+        files, refused = self.listing(folder)
+        return [Path(f) for f in files], refused
+
+    def listing(self, folder: Path) -> tuple[list[str], list[Refused]]:
+        """The regular files under ``folder`` (sorted in Path order, symlinks inside the root allowed) as path
+        strings, and what was refused. Strings are enough for files that are only compared (label files).
 
         Symlinked folders are never descended (they would leave the root or count files twice), symlinks that point
         outside and special files (devices, FIFOs, sockets) are refused. Hidden files and folders are skipped. A
@@ -131,10 +137,11 @@ class InputRoot:
                         except OutsideInput as exc:
                             refused.append(Refused(self.relative(Path(entry.path)), str(exc)))
         # Path's order (component by component), sorted as strings: Path objects compare slowly in Python
-        return [Path(f) for f in sorted(files, key=_components)], sorted(refused, key=lambda r: r.name)
+        return sorted(files, key=path_order), sorted(refused, key=lambda r: r.name)
 
 
-def _components(path: str) -> list[str]:
+def path_order(path: str) -> list[str]:
+    """Sort key that orders path strings as their Paths compare: component by component."""
     return path.split(os.sep)
 
 

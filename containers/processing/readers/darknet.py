@@ -40,7 +40,7 @@ def read(src: InputRoot) -> RawDataset:
     names = check_class_names([line.strip() for line in names_path.read_text().splitlines() if line.strip()],
                               names_path.name)
     items: list[Item] = []
-    labels: set[Path] = set()
+    labels: set[str] = set()
     lists = _list_files(src)
     for split, list_file in lists.items():
         images, problems = yolo_files.listed_images(src, list_file, [raw, list_file.parent])
@@ -50,9 +50,9 @@ def read(src: InputRoot) -> RawDataset:
         found, labels = yolo_files.folder_items(src, top, names, None)
         items.extend(found)
         if (raw / "labels").is_dir():
-            labels |= set(src.walk(raw / "labels")[0])
-        labels.discard(names_path)
-    items.extend(yolo_files.orphan_labels(src, {p for p in labels if p.suffix == ".txt"}, items))
+            labels |= yolo_files.label_files(src.listing(raw / "labels")[0])
+        labels.discard(str(names_path))
+    items.extend(yolo_files.orphan_labels(src, labels, items))
     return RawDataset("darknet", names, items, names_path.name)
 
 

@@ -57,7 +57,7 @@ def read(src: InputRoot) -> RawDataset:
     names = _class_names(config)
     entries = split_entries(config)
     items: list[Item] = []
-    labels: set[Path] = set()
+    labels: set[str] = set()
     missing: list[str] = []
     if not entries:
         if not (raw / "images").is_dir():
@@ -65,7 +65,7 @@ def read(src: InputRoot) -> RawDataset:
                              "keeps images in images/ and labels in labels/, or names its split folders in data.yaml")
         items, _ = yolo_files.folder_items(src, raw / "images", names, None)
         if (raw / "labels").is_dir():
-            labels = set(src.walk(raw / "labels")[0])
+            labels = yolo_files.label_files(src.listing(raw / "labels")[0])
     for split, values in entries.items():
         for value in values:
             found = _split_source(src, config, value)
@@ -76,7 +76,7 @@ def read(src: InputRoot) -> RawDataset:
                 new, _ = yolo_files.folder_items(src, found, names, split)
                 label_dir = _labels_of(found)
                 if label_dir is not None:
-                    labels |= set(src.walk(label_dir)[0])
+                    labels |= yolo_files.label_files(src.listing(label_dir)[0])
             else:
                 images, problems = yolo_files.listed_images(src, found, [src.root, found.parent])
                 new = [*yolo_files.image_items(src, images, names, split), *problems]
@@ -84,7 +84,7 @@ def read(src: InputRoot) -> RawDataset:
     if entries and len(missing) == sum(len(v) for v in entries.values()):
         raise JobFailure(f"{config.name} names split paths that are not in the input ({'; '.join(missing)}): "
                          "fix train/val/test (relative to 'path' or to the yaml), or put the folders beside it")
-    items.extend(yolo_files.orphan_labels(src, {p for p in labels if p.suffix == ".txt"}, items))
+    items.extend(yolo_files.orphan_labels(src, labels, items))
     dataset = RawDataset("yolo", names, items, config.name)
     if missing:
         dataset.notes["missing_split_paths"] = missing

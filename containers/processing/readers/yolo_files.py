@@ -9,29 +9,31 @@ rejected.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
 from containers.processing.dataset import Item
 from containers.processing.images import ImageInfo
 from containers.processing.labels import Box, LabelError, yolo_box
-from containers.processing.safepath import InputRoot, OutsideInput, Refused, excerpt
+from containers.processing.safepath import InputRoot, OutsideInput, Refused, excerpt, path_order
 
 # Files that travel with images in exports but are never images.
 NOT_IMAGES = {".txt", ".json", ".yaml", ".yml", ".names", ".data", ".xml", ".csv", ".md", ".cache", ".zip"}
 
 
-def label_path(image: Path) -> Path:
+def label_path(image: Path) -> str:
     """Where the label file of ``image`` is: under the matching ``labels`` folder (the last ``images`` folder of its
-    path replaced), else beside the image. String work: it runs once per image before any decoding starts."""
+    path replaced), else beside the image. String work, a string back: it runs once per image before any decoding
+    starts, and label files are only compared until a worker reads one."""
     text = os.fspath(image)
     stem = text[: len(text) - len(image.suffix)]
     head, images, tail = (os.sep + stem).rpartition(f"{os.sep}images{os.sep}")
     if images:
         mirrored = f"{head[1:]}{os.sep}labels{os.sep}{tail}.txt" if head else f"labels{os.sep}{tail}.txt"
         if os.path.lexists(mirrored):
-            return Path(mirrored)
-    return Path(f"{stem}.txt")
+            return mirrored
+    return f"{stem}.txt"
 
 
 def image_items(src: InputRoot, images: list[Path], names: list[str], split: str | None) -> list[Item]:
@@ -41,11 +43,16 @@ def image_items(src: InputRoot, images: list[Path], names: list[str], split: str
             for image, label in zip(images, map(label_path, images), strict=True)]
 
 
-def folder_items(src: InputRoot, folder: Path, names: list[str], split: str | None) -> tuple[list[Item], set[Path]]:
+def folder_items(src: InputRoot, folder: Path, names: list[str], split: str | None) -> tuple[list[Item], set[str]]:
     """Items for the images under ``folder`` (label files beside them excluded), and the label files seen there."""
     files, refused = src.walk(folder)
     images = [f for f in files if f.suffix.lower() not in NOT_IMAGES]
-    return [*image_items(src, images, names, split), *refused_items(refused)], {f for f in files if f.suffix == ".txt"}
+    return [*image_items(src, images, names, split), *refused_items(refused)], label_files(map(str, files))
+
+
+def label_files(files: Iterable[str]) -> set[str]:
+    """The YOLO label files (``.txt``) among ``files``."""
+    return {f for f in files if f.endswith(".txt")}
 
 
 def refused_items(refused: list[Refused]) -> list[Item]:
@@ -88,17 +95,17 @@ def resolve_listed(src: InputRoot, name: str, bases: list[Path]) -> Path:
                        f"{', '.join(src.relative(c) for c in candidates)})")
 
 
-def orphan_labels(src: InputRoot, labels: set[Path], items: list[Item]) -> list[Item]:
+def orphan_labels(src: InputRoot, labels: set[str], items: list[Item]) -> list[Item]:
     """Label files that no image uses, rejected."""
     used = {item.label for item in items}
     return [Item(src.relative(label), problem="label file without a matching image")
-            for label in sorted(labels - used)]
+            for label in sorted(labels - used, key=path_order)]
 
 
-def parse_label_file(src: InputRoot, label: Path, names: list[str], info: ImageInfo) -> list[Box]:
+def parse_label_file(src: InputRoot, label: str, names: list[str], info: ImageInfo) -> list[Box]:
     """The boxes of one YOLO label file; a missing file is a background image."""
     try:
-        found = src.optional_file(label)
+        found = src.optional_file(Path(label))
         return _boxes(found.read_bytes().decode(), names) if found is not None else []  # UTF-8, whatever the locale
     except OutsideInput as exc:
         raise LabelError(f"label file {exc}") from None

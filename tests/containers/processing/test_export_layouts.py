@@ -126,3 +126,29 @@ def test_an_unrecognised_input_says_what_it_holds(tmp_path, case):
     job = Job(tmp_path, None)
     make(job.raw)
     assert message in job.fail()
+
+
+def flat_darknet(root: Path) -> Path:
+    """A Darknet folder with everything at the top: images, their label files beside them, classes.txt."""
+    for scene in SCENES:
+        exports.draw(scene, root / scene.name)
+        exports.write_label(scene, root / Path(scene.name).with_suffix(".txt"))
+    (root / "classes.txt").write_text("".join(f"{n}\n" for n in NAMES))
+    return root
+
+
+@pytest.mark.parametrize(("build", "ghost"), [
+    (exports.label_studio_yolo, "labels/ghost.txt"),
+    (exports.ultralytics_yolo, "labels/train/ghost.txt"),
+    (exports.roboflow_yolo, "valid/labels/ghost.txt"),
+    (flat_darknet, "ghost.txt"),
+])
+def test_a_label_file_without_its_image_is_rejected_and_nothing_else(tmp_path, build, ghost):
+    """Label files are matched to images as path strings: the unmatched one is rejected, and neither a matched label
+    nor the class list (classes.txt beside the labels) is."""
+    job = Job(tmp_path, None)
+    build(job.raw)
+    (job.raw / ghost).write_text("0 0.5 0.5 0.1 0.1\n")
+    report = job.succeed("--max-invalid-fraction", "0.5")
+    assert report["rejected"] == [{"item": ghost, "reason": "label file without a matching image"}]
+    assert report["totals"]["images"] == len(written(job)) == report["totals"]["items"] - 1
