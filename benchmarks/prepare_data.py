@@ -10,7 +10,8 @@ cores), then the CPU time each spends per image: on a machine other jobs share, 
 load, while CPU time per image says what each costs (cores / CPU per image is the rate an idle machine allows).
 ``--repeats`` rounds (default 3) interleave the four and keep each one's best; every PrepareData run writes a fresh
 /opt/ml tree, all removed at the end (see ``prepare_data``). Last, PrepareData's own phase times (the line it prints
-at the end) in the best run of each side, and the end-to-end bound they set: only decoding runs on every core.
+at the end) in the best run of each side, and the end-to-end bound they set: only the decoding phase runs on every
+core.
 """
 
 from __future__ import annotations
@@ -152,17 +153,18 @@ def main() -> None:
 
 
 def print_phases(cores: int) -> None:
-    """PrepareData's phases in the best run of each side: only decoding is parallel, so the other phases bound the
-    end-to-end speed-up (Amdahl) whatever decoding achieves."""
+    """PrepareData's phases in the best run of each side. Only the decoding phase runs on every core (with workers,
+    the parent places each image in its split meanwhile; one process places them in "the rest"), so the other
+    phases of the all-cores run bound its speed-up (Amdahl) whatever decoding achieves."""
     best = {workers: min(runs, key=lambda run: run[0])[1] for workers, runs in PHASES.items()}
     names = list(best[1])
     print("PrepareData phases of the best run, s: " + ", ".join(names))
     for workers, label in ((0, "all cores"), (1, "1 worker")):
         print(f"  {label:10s} " + "  ".join(f"{best[workers][name]:6.3f}" for name in names))
-    single = best[1]
-    serial = sum(single.values()) - single["decoding"]
-    print(f"decoding alone: {single['decoding'] / best[0]['decoding']:.2f}x on {cores} cores; with the other phases "
-          f"on one core, perfect decoding scaling would give at most "
+    single, parallel = best[1], best[0]
+    serial = sum(parallel.values()) - parallel["decoding"]
+    print(f"decoding phase: {single['decoding'] / parallel['decoding']:.2f}x on {cores} cores; with the all-cores "
+          f"run's other phases, a decoding phase {cores}x shorter than one worker's would give "
           f"{sum(single.values()) / (serial + single['decoding'] / cores):.2f}x end to end")
 
 
