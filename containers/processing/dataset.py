@@ -29,7 +29,8 @@ class Item:
     parse: LabelParser | None = None
     split: str | None = None
     label: str | None = None  # its YOLO label file, where labels are files of their own (found once, by the reader)
-    staged: str | None = None  # where its output files were staged while it was decoded (decoding.staged_files)
+    staged: str | None = None  # where its image file was staged while it was decoded
+    yolo_labels: str = ""  # the text of its YOLO label file in the output (class ids of the output's class list)
     info: ImageInfo | None = None
     boxes: list[Box] = field(default_factory=list)
     problem: str | None = None
@@ -67,8 +68,8 @@ class RawDataset:
 
 def load(items: list[Item], workers: int, stage: Path, class_ids: dict[str, int],
          usable: Callable[[Item], None] | None = None) -> None:
-    """Decode the images of the items still valid, parse their labels and stage each usable image with its YOLO
-    label file (class ids from ``class_ids``) in ``stage``, on ``workers`` processes.
+    """Decode the images of the items still valid, parse their labels, stage each usable image in ``stage`` and make
+    its YOLO label text (class ids from ``class_ids``), on ``workers`` processes.
 
     Where worker processes decode, ``usable`` is called with each usable item as its result arrives (in input
     order), so that the caller's work on it overlaps theirs. In one process it is not called: there it would only
@@ -79,7 +80,7 @@ def load(items: list[Item], workers: int, stage: Path, class_ids: dict[str, int]
     tasks = [(item.image_path, item.parse, stage, str(index), class_ids) for index, item in enumerate(pending)]
     if worker_count(len(tasks), workers) == 1:
         usable = None
-    for item, (info, boxes, problem, staged) in zip(pending, inspect_all(tasks, workers), strict=True):
-        item.info, item.boxes, item.problem, item.staged = info, boxes, problem, staged
+    for item, (info, boxes, problem, staged, yolo_labels) in zip(pending, inspect_all(tasks, workers), strict=True):
+        item.info, item.boxes, item.problem, item.staged, item.yolo_labels = info, boxes, problem, staged, yolo_labels
         if usable is not None and problem is None:
             usable(item)

@@ -19,9 +19,13 @@ from containers.processing.images import ImageError, ImageInfo, inspect_image
 from containers.processing.labels import Box, LabelError
 
 LabelParser = Callable[[ImageInfo], list[Box]]
-# What a worker sends back: the image's facts (None when rejected), its boxes, the rejection reason if any, and where
-# it staged a usable image's files (see staged_files; a string, which pickles at a fraction of a Path's cost).
-Result = tuple[ImageInfo | None, list[Box], str | None, str | None]
+# What a worker sends back: the image's facts (None when rejected), its boxes, the rejection reason if any, and for a
+# usable image where it staged the image file (a string, which pickles at a fraction of a Path's cost) and the text of
+# its YOLO label file. The parent writes that file where the image goes: a worker creating it too would create it
+# in the staging folder and the parent rename it, one more file operation per image on the parent's serial path,
+# and workers creating files at once contend in the file system's inode allocator (up to 25% slower in a run right
+# after a large delete).
+Result = tuple[ImageInfo | None, list[Box], str | None, str | None, str]
 
 # Images per range sent to a worker: one result message (and one wake-up of the parent's pool thread) per chunk; 64
 # halved the parent's CPU share against 16 and still ends within a few tens of milliseconds of even on 2 cores.
@@ -38,15 +42,9 @@ def available_cores() -> int:
 Task = tuple[Path, LabelParser | None, Path, str, dict[str, int]]
 
 
-def staged_files(stage: str) -> tuple[str, str]:
-    """The staged copy of an image and its YOLO label file, ready to be moved into a split (strings: moving them is
-    the parent's serial work, where pathlib's per-object cost shows)."""
-    return f"{stage}.image", f"{stage}.txt"
-
-
 def inspect_all(tasks: list[Task], workers: int) -> Iterator[Result]:
-    """Decode each image and parse its labels against its real size; a usable image is staged with its label file
-    (so that writing the output costs the parent two renames). Results come in the order of ``tasks``.
+    """Decode each image and parse its labels against its real size; a usable image is staged (so that writing the
+    output costs the parent a rename) and its YOLO label text made. Results come in the order of ``tasks``.
 
     A process pool from concurrent.futures, not multiprocessing.Pool: the latter's worker-handler thread also polls
     the result pipe and spins until each result is read, which cost the parent a fifth of a core here. Each worker
@@ -89,19 +87,16 @@ def _inspect_range(bounds: tuple[int, int]) -> list[Result]:
 
 def _inspect(task: Task) -> Result:
     path, parse, staging, name, ids = task
-    stage = f"{_own_folder(staging, os.getpid())}/{name}"
-    image, label = staged_files(stage)
+    staged = f"{_own_folder(staging, os.getpid())}/{name}.image"
     try:
-        info = inspect_image(path, Path(image))
+        info = inspect_image(path, Path(staged))
     except ImageError as exc:
-        return None, [], str(exc), None
+        return None, [], str(exc), None, ""
     try:
         boxes = parse(info) if parse else []
     except LabelError as exc:
-        return info, [], str(exc), None
-    with open(label, "wb") as file:
-        file.write("".join(box.yolo_line(ids[box.class_name]) + "\n" for box in boxes).encode())
-    return info, boxes, None, stage
+        return info, [], str(exc), None, ""
+    return info, boxes, None, staged, "".join(box.yolo_line(ids[box.class_name]) + "\n" for box in boxes)
 
 
 @functools.cache

@@ -1,14 +1,15 @@
 """The output's split folders, filled while worker processes are still decoding.
 
-Putting an image and its label file into a split takes two renames, and the kernel runs renames between folders one
-at a time (measured: two threads renaming gain nothing). Done after decoding, they were PrepareData's largest step
-that did not run on every core: 0.09 s of 0.36 s per 5000 images. So where workers decode, the parent places each
-usable image as its result arrives, while the workers decode the next ones, under the split and name it keeps
-unless a decision on the whole dataset changes them: the export's split or its content split, and its own stem
-unless another input image has the same one. :meth:`SplitFolders.settle` then applies the final decisions: it
-removes the files of dropped duplicates and moves the few items whose split or name changed (an empty split
-filled, a stem left to one image once the others were rejected), and places what is still staged. The output is
-the same as placing everything after decoding, which is what happens in one process.
+Putting an image into a split takes a rename, its label file a write (decoding.Result says why the parent writes
+it), and the kernel runs renames between folders one at a time (measured: two threads renaming gain nothing). Done
+after decoding, this was PrepareData's largest step that did not run on every core: 0.09 s of 0.36 s per 5000
+images. So where workers decode, the parent places each usable image as its result arrives, while the workers
+decode the next ones, under the split and name it keeps unless a decision on the whole dataset changes them: the
+export's split or its content split, and its own stem unless another input image has the same one.
+:meth:`SplitFolders.settle` then applies the final decisions: it removes the files of dropped duplicates, moves the
+few items whose split or name changed (an empty split filled, a stem left to one image once the others were
+rejected) and places what is still staged. The output is the same as placing everything after decoding, which is
+what happens in one process.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import shutil
 from pathlib import Path
 
 from containers.processing.dataset import Item
-from containers.processing.decoding import staged_files
 from containers.processing.splitting import SPLITS, keeps_export_splits, output_name, shared_stems, split_for
 
 
@@ -69,30 +69,36 @@ class SplitFolders:
         for split in SPLITS:
             shutil.rmtree(self._out / split, ignore_errors=True)
 
-    def _files(self, item: Item, split: str, stem: str) -> tuple[tuple[str, str], tuple[str, str]]:
-        """(staged, placed) of the image and of its label file."""
-        assert item.staged is not None, f"{item.name}: a usable item is staged when it is decoded"
-        image, label = staged_files(item.staged)
+    def _targets(self, item: Item, split: str, stem: str) -> tuple[str, str]:
+        """The image file and the label file of ``item`` at ``split``/``stem``."""
         images, labels = self._folders[split]
-        return (image, f"{images}{stem}{item.image.suffix}"), (label, f"{labels}{stem}.txt")
+        return f"{images}{stem}{item.image.suffix}", f"{labels}{stem}.txt"
 
     def _move(self, item: Item, split: str, stem: str) -> bool:
         spot = (split, stem.lower())
         if spot in self._taken:
             return False
-        for source, target in self._files(item, split, stem):
-            _rename(source, target)
+        assert item.staged is not None, f"{item.name}: a usable item is staged when it is decoded"
+        image, label = self._targets(item, split, stem)
+        _rename(item.staged, image)
+        descriptor = os.open(label, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # never over another item's file
+        try:
+            os.write(descriptor, item.yolo_labels.encode())
+        finally:
+            os.close(descriptor)
         self._taken.add(spot)
         self._placed[item.name] = (item, split, stem)
         return True
 
     def _unplace(self, item: Item, split: str, stem: str, keep: bool) -> None:
-        """Back to its staged files (``keep``), or removed."""
-        for source, target in self._files(item, split, stem):
-            if keep:
-                _rename(target, source)
-            else:
-                os.remove(target)
+        """Back to its staged image (``keep``), or removed."""
+        assert item.staged is not None, f"{item.name}: a placed item was staged"
+        image, label = self._targets(item, split, stem)
+        if keep:
+            _rename(image, item.staged)
+        else:
+            os.remove(image)
+        os.remove(label)
         self._taken.discard((split, stem.lower()))
         del self._placed[item.name]
 

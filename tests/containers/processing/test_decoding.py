@@ -35,11 +35,11 @@ def dataset(tmp_path, sample_raw):
 
 
 def outcome(items, stage: Path) -> list:
-    """What load() decided for every item, with the bytes of what it staged (the names differ by run only)."""
+    """What load() decided for every item, with the bytes of the image it staged (the names differ by run only)."""
     found = []
     for item in items:
-        staged = [Path(p).read_bytes() for p in decoding.staged_files(item.staged)] if item.staged else None
-        found.append((item.name, item.info, item.boxes, item.problem, staged))
+        staged = Path(item.staged).read_bytes() if item.staged else None
+        found.append((item.name, item.info, item.boxes, item.problem, staged, item.yolo_labels))
     return found
 
 
