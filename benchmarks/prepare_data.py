@@ -121,9 +121,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-prepare-data-") as folder:
         device = unjournaled_ext4(Path(folder))
         if device:
-            print(f"note: {folder} is on ext4 without a journal ({device}): new files skip inodes freed in the last "
-                  "60 s (360 s until written back), which makes a run started within a minute of a large delete (such "
-                  "as the previous run's clean-up) measure that scan; leave a minute between runs")
+            print(f"note: {folder} is on ext4 without a journal ({device}): creating a file scans past inodes "
+                  "freed in the last minutes, so a run started soon after a large delete (such as the previous run's "
+                  "clean-up) measures that scan; leave a few minutes between runs")
         raw = Path(folder) / "raw"
         start = time.perf_counter()
         make_dataset(raw, args.n)
@@ -140,7 +140,6 @@ def main() -> None:
         for _ in range(args.repeats):
             for name, measure in measures.items():
                 runs[name].append(_measured(measure))
-    os.sync()  # the deleted inodes written back: the next run waits out 60 s, not 360 (see unjournaled_ext4)
     rate = {name: args.n / min(wall for wall, _ in found) for name, found in runs.items()}
     cpu = {name: min(used for _, used in found) / args.n * 1000 for name, found in runs.items()}
     for name, value in rate.items():
@@ -161,8 +160,9 @@ def main() -> None:
 def unjournaled_ext4(folder: Path) -> str | None:
     """The device under ``folder`` when it is ext4 without a journal, else None. There, inode allocation skips inodes
     deleted in the last 60 s, 360 s while their inode table block is not yet written back (fs/ext4/ialloc.c:
-    recently_deleted, checked only when ``s_journal == NULL``). Creating 5000 files then took 0.7-1.3 s instead of
-    0.03 s here: PrepareData writes one label file per image, the bare decode writes nothing."""
+    recently_deleted, checked only when ``s_journal == NULL``; perf shows it and find_get_block on top). Creating
+    5000 files then took 0.8-1.3 s instead of 0.03-0.07 s here, until about 3 minutes after a run's clean-up:
+    PrepareData writes one label file per image, the bare decode writes nothing."""
     device = os.stat(folder).st_dev
     name = Path(f"/sys/dev/block/{os.major(device)}:{os.minor(device)}").resolve().name
     if Path("/proc/fs/ext4", name).is_dir() and not list(Path("/proc/fs/jbd2").glob(f"{name}-*")):

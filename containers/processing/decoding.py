@@ -23,8 +23,8 @@ LabelParser = Callable[[ImageInfo], list[Box]]
 # usable image where it staged the image file (a string, which pickles at a fraction of a Path's cost) and the text of
 # its YOLO label file. The parent writes that file where the image goes: a worker creating it too would create it
 # in the staging folder and the parent rename it, one more file operation per image on the parent's serial path,
-# and workers creating files at once contend in the file system's inode allocator (up to 25% slower in a run right
-# after a large delete).
+# and workers creating files at once contend in the file system's inode allocator (2 workers on 5000 images right
+# after 20000 files were deleted: 1.58 s with workers creating the label files, 1.25 s without, median of 6).
 Result = tuple[ImageInfo | None, list[Box], str | None, str | None, str]
 
 # Images per range sent to a worker: one result message (and one wake-up of the parent's pool thread) per chunk; 64

@@ -61,8 +61,8 @@ class SplitFolders:
             if final.get(item.name) != (split, stem):
                 self._unplace(item, split, stem, keep=item.name in final)
         for item in kept:
-            if item.name not in self._placed:
-                assert self._move(item, *final[item.name]), f"{item.name}: two kept items share one output name"
+            if item.name not in self._placed and not self._move(item, *final[item.name]):
+                raise RuntimeError(f"{item.name}: two kept items share the output name {final[item.name]}")
 
     def discard(self) -> None:
         """Remove the split folders (an earlier run's, or this run's when the job fails)."""
@@ -81,11 +81,7 @@ class SplitFolders:
         assert item.staged is not None, f"{item.name}: a usable item is staged when it is decoded"
         image, label = self._targets(item, split, stem)
         _rename(item.staged, image)
-        descriptor = os.open(label, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # never over another item's file
-        try:
-            os.write(descriptor, item.yolo_labels.encode())
-        finally:
-            os.close(descriptor)
+        _write_new(label, item.yolo_labels.encode())
         self._taken.add(spot)
         self._placed[item.name] = (item, split, stem)
         return True
@@ -112,3 +108,15 @@ def _rename(source: str, target: str) -> None:
         if exc.errno != errno.EXDEV:
             raise
         shutil.move(source, target)
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """Write a file that must not exist yet (never over another item's file), without the fstat, ioctl and lseek
+    that open() adds for its file object (strace)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view):]
+    finally:
+        os.close(descriptor)
