@@ -100,14 +100,10 @@ class InputRoot:
             return False
         return True
 
-    def walk(self, folder: Path) -> tuple[list[Path], list[Refused]]:
-        """:meth:`listing` as Paths."""
-        files, refused = self.listing(folder)
-        return [Path(f) for f in files], refused
-
-    def listing(self, folder: Path) -> tuple[list[str], list[Refused]]:
+    def walk(self, folder: Path) -> tuple[list[str], list[Refused]]:
         """The regular files under ``folder`` (sorted in Path order, symlinks inside the root allowed) as path
-        strings, and what was refused. Strings are enough for files that are only compared (label files).
+        strings, and what was refused. Strings: label files are only compared, and readers make Paths only for the
+        images.
 
         Symlinked folders are never descended (they would leave the root or count files twice), symlinks that point
         outside and special files (devices, FIFOs, sockets) are refused. Hidden files and folders are skipped. A

@@ -50,7 +50,7 @@ def read(src: InputRoot) -> RawDataset:
         found, labels = yolo_files.folder_items(src, top, names, None)
         items.extend(found)
         if (raw / "labels").is_dir():
-            labels |= yolo_files.label_files(src.listing(raw / "labels")[0])
+            labels |= yolo_files.label_files(src.walk(raw / "labels")[0])
         labels.discard(str(names_path))
     items.extend(yolo_files.orphan_labels(src, labels, items))
     return RawDataset("darknet", names, items, names_path.name)

@@ -65,7 +65,7 @@ def read(src: InputRoot) -> RawDataset:
                              "keeps images in images/ and labels in labels/, or names its split folders in data.yaml")
         items, _ = yolo_files.folder_items(src, raw / "images", names, None)
         if (raw / "labels").is_dir():
-            labels = yolo_files.label_files(src.listing(raw / "labels")[0])
+            labels = yolo_files.label_files(src.walk(raw / "labels")[0])
     for split, values in entries.items():
         for value in values:
             found = _split_source(src, config, value)
@@ -76,7 +76,7 @@ def read(src: InputRoot) -> RawDataset:
                 new, _ = yolo_files.folder_items(src, found, names, split)
                 label_dir = _labels_of(found)
                 if label_dir is not None:
-                    labels |= yolo_files.label_files(src.listing(label_dir)[0])
+                    labels |= yolo_files.label_files(src.walk(label_dir)[0])
             else:
                 images, problems = yolo_files.listed_images(src, found, [src.root, found.parent])
                 new = [*yolo_files.image_items(src, images, names, split), *problems]

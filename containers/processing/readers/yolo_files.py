@@ -9,7 +9,6 @@ rejected.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
@@ -46,11 +45,11 @@ def image_items(src: InputRoot, images: list[Path], names: list[str], split: str
 def folder_items(src: InputRoot, folder: Path, names: list[str], split: str | None) -> tuple[list[Item], set[str]]:
     """Items for the images under ``folder`` (label files beside them excluded), and the label files seen there."""
     files, refused = src.walk(folder)
-    images = [f for f in files if f.suffix.lower() not in NOT_IMAGES]
-    return [*image_items(src, images, names, split), *refused_items(refused)], label_files(map(str, files))
+    images = [Path(f) for f in files if os.path.splitext(f)[1].lower() not in NOT_IMAGES]
+    return [*image_items(src, images, names, split), *refused_items(refused)], label_files(files)
 
 
-def label_files(files: Iterable[str]) -> set[str]:
+def label_files(files: list[str]) -> set[str]:
     """The YOLO label files (``.txt``) among ``files``."""
     return {f for f in files if f.endswith(".txt")}
 
