@@ -1,7 +1,8 @@
 """Decoding every image and parsing its labels on every core the job has, memory bounded, results in input order.
 
-Each worker process holds one image at a time; the parent gets back only the small :class:`ImageInfo` record and
-the boxes, in the order of the input (so reports and splits do not depend on scheduling).
+Each worker process holds one image at a time; the parent gets back only the small :class:`ImageInfo` record, the
+boxes, the staged image's path and the label text (:data:`Result`), in the order of the input (so reports and splits
+do not depend on scheduling).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-# The image, how to parse its labels (picklable), the staging folder and a name unique in it for its output files,
+# The image, how to parse its labels (picklable), the staging folder and a name unique in it for the staged image,
 # and the class ids to write.
 Task = tuple[Path, LabelParser | None, Path, str, dict[str, int]]
 
